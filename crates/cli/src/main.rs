@@ -1,3 +1,53 @@
-fn main() {
-    println!("Hello, world!");
+//! `arbiter`: calibrated, explained, policy-gated decisions for SOC alerts.
+//!
+//! A thin front over the libraries: parse arguments, call, print. Errors print their whole
+//! chain and exit with code 1 (usage errors exit with 2, from clap).
+
+mod cmd;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "arbiter", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a labelled SYNTHETIC scenario (events plus the schema to read them)
+    Generate(cmd::generate::Args),
+    /// Split a labelled file into stratified, seeded parts (e.g. train/test)
+    Split(cmd::split::Args),
+    /// Train a calibrated ensemble with conformal sets, OOD detector and risk-control table
+    Train(cmd::train::Args),
+    /// Score rows with a model bundle, writing one JSON score per line
+    Score(cmd::score::Args),
+    /// Evaluate a bundle on labelled test data: metrics, plots and the auto-close table
+    Eval(cmd::eval::Args),
+    /// Generate a scenario, train, score and evaluate it, and print the auto-close table
+    Demo(cmd::demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Generate(a) => cmd::generate::run(a),
+        Command::Split(a) => cmd::split::run(a),
+        Command::Train(a) => cmd::train::run(a),
+        Command::Score(a) => cmd::score::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

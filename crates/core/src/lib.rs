@@ -1,4 +1,5 @@
-//! Arbiter's domain types: schemas, probabilities, uncertainty flags and the score record.
+//! Arbiter's domain types (schemas, probabilities, uncertainty flags, the score record) and the
+//! statistics every stage shares ([`stats`]).
 //!
 //! Pure data and logic, no IO, so every later stage (ingest, model, explain, policy, store,
 //! server) agrees on one vocabulary.
@@ -14,6 +15,7 @@
 mod error;
 mod schema;
 mod score;
+pub mod stats;
 
 pub use error::{ProbabilityError, SchemaError};
 pub use schema::{

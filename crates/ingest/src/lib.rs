@@ -233,6 +233,11 @@ pub fn load(
     })
 }
 
+/// The decompressed text of a file (byte-order mark dropped), for tools that route raw lines.
+pub fn open_text(path: &Path) -> Result<Box<dyn Read + Send>, IngestError> {
+    Ok(open::open(path)?.reader)
+}
+
 /// SHA-256 of a file's bytes on disk, hex encoded, for data provenance.
 pub fn file_sha256(path: &Path) -> Result<String, IngestError> {
     let io_err = |source| IngestError::Io {

@@ -1,0 +1,127 @@
+//! `arbiter train`
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use arbiter_model::{InputFile, TrainOptions, bundle};
+
+use super::{OnErrorArg, file_name, report_ingest};
+use crate::progress;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Schema file describing the data
+    #[arg(long)]
+    pub schema: PathBuf,
+    /// Labelled data files (CSV or NDJSON, optionally .gz/.xz/.zst)
+    #[arg(long, num_args = 1.., required = true)]
+    pub data: Vec<PathBuf>,
+    /// Directory to write the model bundle to
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seed for the split, subsamples and trees: same data and seed give the same bundle
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Ensemble members
+    #[arg(long, default_value_t = 5)]
+    pub members: usize,
+    /// Boosting rounds per model
+    #[arg(long, default_value_t = 100)]
+    pub iterations: usize,
+    /// Default conformal miscoverage level stored in the bundle
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// OOD flag when a row is farther from training data than this share of calibration rows
+    #[arg(long, default_value_t = 0.99)]
+    pub ood_quantile: f64,
+    /// Largest number of distinct training rows kept as the OOD reference
+    #[arg(long, default_value_t = 20_000)]
+    pub ood_reference: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub on_error: OnErrorArg,
+}
+
+impl Args {
+    pub fn options(&self) -> TrainOptions {
+        let mut o = TrainOptions {
+            seed: self.seed,
+            members: self.members,
+            iterations: self.iterations,
+            alpha: self.alpha,
+            ood_reference: self.ood_reference,
+            ..TrainOptions::default()
+        };
+        o.flags.ood_quantile = self.ood_quantile;
+        o
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.members >= 2,
+        "--members {} is too few: member spread needs at least 2",
+        args.members
+    );
+    anyhow::ensure!(
+        args.alpha > 0.0 && args.alpha < 1.0,
+        "--alpha {} must lie strictly between 0 and 1",
+        args.alpha
+    );
+    let schema = super::schema(&args.schema)?;
+    let started = Instant::now();
+    let mut inputs = Vec::new();
+    for path in &args.data {
+        let data = progress::load(&schema, path, args.on_error.into())?;
+        report_ingest(&data.report);
+        inputs.push(InputFile {
+            name: file_name(path),
+            sha256: arbiter_ingest::file_sha256(path)?,
+            data,
+        });
+    }
+    let stages = progress::Stages::new();
+    let trained = arbiter_model::train(&schema, inputs, &args.options(), &stages)
+        .context("training failed")?;
+    stages.finish();
+    let id = bundle::write(&args.out, &trained.files)?;
+    let spec = &trained.model.spec;
+    let h = &spec.holdout;
+    println!("bundle {} written to {}", id, args.out.display());
+    println!(
+        "calibrator: {} · held-out ({} rows): AUC {} · ECE {:.4} · coverage benign {:.3} / malicious {:.3} at α={}",
+        spec.calibration.chosen.name(),
+        h.rows,
+        h.auc.map_or("n/a".into(), |a| format!("{a:.4}")),
+        h.ece,
+        h.coverage_benign,
+        h.coverage_malicious,
+        h.alpha
+    );
+    println!(
+        "risk control (auto-close threshold per target attack rate, confidence {}):",
+        1.0 - spec.risk.delta
+    );
+    for r in &spec.risk.table {
+        match r.threshold {
+            Some(t) => println!(
+                "  α={:<6} p ≤ {:.6}  closes {:.1}% of benign calibration rows ({} attacks in {})",
+                r.alpha,
+                t,
+                100.0 * r.benign_coverage,
+                r.attacks,
+                r.closed
+            ),
+            None => println!(
+                "  α={:<6} no threshold can be certified: auto-close stays off",
+                r.alpha
+            ),
+        }
+    }
+    println!(
+        "trained in {:.1}s; model card: {}",
+        started.elapsed().as_secs_f64(),
+        args.out.join("MODEL_CARD.md").display()
+    );
+    Ok(())
+}

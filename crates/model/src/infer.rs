@@ -1,0 +1,306 @@
+//! A loaded model bundle and scoring.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use arbiter_core::{Probability, RowSource, Schema, Score, Verdict};
+use arbiter_ingest::Record;
+use lightgbm3::Booster;
+
+use crate::bundle;
+use crate::conformal::Conformal;
+use crate::encode::{Encoder, RowNotes};
+use crate::error::ModelError;
+use crate::flags::Evidence;
+use crate::ood::{Detector, Reference};
+use crate::spec::ModelSpec;
+
+/// A model ready to score.
+pub struct Model {
+    /// `sha256:…` content id of the bundle.
+    pub id: String,
+    pub schema: Schema,
+    pub spec: ModelSpec,
+    pub encoder: Encoder,
+    pub detector: Detector,
+    members: Vec<Booster>,
+    head: Booster,
+    baseline: Booster,
+}
+
+/// Raw model outputs for a batch of rows.
+#[derive(Debug, Clone)]
+pub struct Inference {
+    /// Per member, per row: raw margin (log-odds).
+    pub member_margin: Vec<Vec<f64>>,
+    /// Per row, per head class: raw score.
+    pub head_raw: Vec<f64>,
+    pub ood_distance: Vec<f64>,
+}
+
+/// Everything derived for one row before it becomes a [`Score`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowView {
+    pub p: f64,
+    pub member_p: Vec<f64>,
+    pub spread: f64,
+    pub head: Vec<f64>,
+    pub ood_score: f64,
+    pub conformal_set: Vec<Verdict>,
+    pub flags: Vec<arbiter_core::Flag>,
+}
+
+pub(crate) fn booster(text: &str, what: &str) -> Result<Booster, ModelError> {
+    Booster::from_string(text).map_err(|e| ModelError::LightGbm(format!("loading {what}: {e}")))
+}
+
+fn text<'a>(
+    files: &'a BTreeMap<String, Vec<u8>>,
+    name: &str,
+    dir: &Path,
+) -> Result<&'a str, ModelError> {
+    let bytes = files.get(name).ok_or_else(|| ModelError::Bundle {
+        path: dir.to_path_buf(),
+        message: format!("{name} is missing"),
+    })?;
+    std::str::from_utf8(bytes).map_err(|_| ModelError::Bundle {
+        path: dir.to_path_buf(),
+        message: format!("{name} is not UTF-8"),
+    })
+}
+
+impl Model {
+    /// Loads and verifies a bundle directory.
+    pub fn load(dir: &Path) -> Result<Model, ModelError> {
+        let (manifest, files) = bundle::read(dir)?;
+        let bad = |message: String| ModelError::Bundle {
+            path: dir.to_path_buf(),
+            message,
+        };
+        let spec: ModelSpec = serde_json::from_str(text(&files, "model.json", dir)?)
+            .map_err(|e| bad(format!("model.json is invalid: {e}")))?;
+        let schema = Schema::from_yaml(text(&files, "schema.yaml", dir)?, "schema.yaml")
+            .map_err(|e| bad(e.to_string()))?;
+        let reference: Reference = crate::reference::decode(
+            files
+                .get("ood-reference.bin")
+                .ok_or_else(|| bad("ood-reference.bin is missing".into()))?,
+        )
+        .map_err(bad)?;
+        let members = spec
+            .members
+            .iter()
+            .map(|m| booster(text(&files, m, dir)?, m))
+            .collect::<Result<Vec<_>, _>>()?;
+        let head = booster(
+            text(&files, &spec.category_head.file, dir)?,
+            "category head",
+        )?;
+        let baseline = booster(text(&files, &spec.baseline, dir)?, "baseline")?;
+        Ok(Model {
+            id: manifest.id,
+            encoder: Encoder::from_spec(spec.encoder.clone()),
+            detector: Detector {
+                spec: spec.ood.clone(),
+                reference,
+            },
+            schema,
+            spec,
+            members,
+            head,
+            baseline,
+        })
+    }
+
+    /// Builds a model from freshly trained parts (used by training before it writes the bundle).
+    pub(crate) fn from_parts(
+        schema: Schema,
+        spec: ModelSpec,
+        detector: Detector,
+        texts: (&[String], &str, &str),
+    ) -> Result<Model, ModelError> {
+        let members = texts
+            .0
+            .iter()
+            .map(|t| booster(t, "member"))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Model {
+            id: String::new(),
+            encoder: Encoder::from_spec(spec.encoder.clone()),
+            detector,
+            schema,
+            spec,
+            members,
+            head: booster(texts.1, "category head")?,
+            baseline: booster(texts.2, "baseline")?,
+        })
+    }
+
+    /// Raw outputs for a row-major matrix.
+    pub fn infer(&self, x: &[f64]) -> Result<Inference, ModelError> {
+        let width = self.encoder.width();
+        let lgb = |e: lightgbm3::Error| ModelError::LightGbm(format!("predicting: {e}"));
+        let mut member_margin = Vec::with_capacity(self.members.len());
+        for m in &self.members {
+            member_margin.push(m.raw_scores(x, width as i32, true).map_err(lgb)?);
+        }
+        let head_raw = self.head.raw_scores(x, width as i32, true).map_err(lgb)?;
+        Ok(Inference {
+            member_margin,
+            head_raw,
+            ood_distance: self.detector.distances(x, width),
+        })
+    }
+
+    /// The evaluation baseline's probability of malicious.
+    pub fn baseline_probability(&self, x: &[f64]) -> Result<Vec<f64>, ModelError> {
+        self.baseline
+            .predict(x, self.encoder.width() as i32, true)
+            .map_err(|e| ModelError::LightGbm(format!("predicting with the baseline: {e}")))
+    }
+
+    /// Derives calibrated probability, spread, conformal set and flags for row `i`.
+    pub fn view(&self, inf: &Inference, i: usize, notes: &RowNotes, alpha: f64) -> RowView {
+        let cal = &self.spec.calibration.chosen;
+        let margins: Vec<f64> = inf.member_margin.iter().map(|m| m[i]).collect();
+        let mean = margins.iter().sum::<f64>() / margins.len() as f64;
+        let p = Probability::saturating(cal.apply(mean)).get();
+        let member_p: Vec<f64> = margins.iter().map(|&m| cal.apply(m)).collect();
+        let mp = member_p.iter().sum::<f64>() / member_p.len() as f64;
+        let spread =
+            (member_p.iter().map(|q| (q - mp).powi(2)).sum::<f64>() / member_p.len() as f64).sqrt();
+        let k = self.spec.category_head.classes.len();
+        let head = softmax(
+            &inf.head_raw[i * k..(i + 1) * k],
+            self.spec.category_head.temperature,
+        );
+        let ood_score = self.detector.score(inf.ood_distance[i]);
+        let conformal_set = Conformal::set(p, self.spec.conformal.thresholds(alpha));
+        let flag_set = if (alpha - self.spec.flags.alpha).abs() < 1e-12 {
+            conformal_set.clone()
+        } else {
+            Conformal::set(p, self.spec.conformal.thresholds(self.spec.flags.alpha))
+        };
+        let benign_idx = self
+            .spec
+            .category_head
+            .classes
+            .iter()
+            .position(|c| c == arbiter_core::BENIGN);
+        let flags = self.spec.flags.flags(&Evidence {
+            p,
+            member_p: &member_p,
+            conformal_set: &flag_set,
+            head_benign: benign_idx.map_or(1.0 - p, |b| head[b]),
+            ood_score,
+            missing: !notes.missing.is_empty(),
+            unseen_category: !notes.unseen.is_empty(),
+        });
+        RowView {
+            p,
+            member_p,
+            spread,
+            head,
+            ood_score,
+            conformal_set,
+            flags,
+        }
+    }
+
+    /// Category probabilities consistent with `p`: benign gets `1 − p`, and `p` is shared among
+    /// attack categories in proportion to the category head.
+    pub fn categories(&self, view: &RowView) -> BTreeMap<String, f64> {
+        let classes = &self.spec.category_head.classes;
+        let attack_mass: f64 = classes
+            .iter()
+            .zip(&view.head)
+            .filter(|(c, _)| *c != arbiter_core::BENIGN)
+            .map(|(_, q)| q)
+            .sum();
+        let attacks = classes
+            .iter()
+            .filter(|c| *c != arbiter_core::BENIGN)
+            .count()
+            .max(1);
+        classes
+            .iter()
+            .zip(&view.head)
+            .map(|(c, q)| {
+                let v = if c == arbiter_core::BENIGN {
+                    1.0 - view.p
+                } else if attack_mass > 1e-12 {
+                    view.p * q / attack_mass
+                } else {
+                    view.p / attacks as f64
+                };
+                (c.clone(), v)
+            })
+            .collect()
+    }
+
+    /// Scores records read from `file` at conformal level `alpha`.
+    pub fn score(
+        &self,
+        records: &[Record],
+        file: &str,
+        alpha: f64,
+    ) -> Result<Vec<Score>, ModelError> {
+        let (x, notes) = self.encoder.encode_all(records);
+        let inf = self.infer(&x)?;
+        Ok(records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| self.to_score(r, file, &inf, &notes[i], i, alpha))
+            .collect())
+    }
+
+    fn to_score(
+        &self,
+        r: &Record,
+        file: &str,
+        inf: &Inference,
+        notes: &RowNotes,
+        i: usize,
+        alpha: f64,
+    ) -> Score {
+        let v = self.view(inf, i, notes, alpha);
+        let lo = v.member_p.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.member_p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let names = &self.encoder.spec.names;
+        Score {
+            p_malicious: Probability::saturating(v.p),
+            member_spread: v.spread,
+            interval: [lo, hi],
+            alpha,
+            conformal_set: v.conformal_set.clone(),
+            categories: self.categories(&v),
+            ood_score: v.ood_score,
+            flags: v.flags.clone(),
+            missing_fields: notes.missing.iter().map(|&j| names[j].clone()).collect(),
+            unseen_values: notes
+                .unseen
+                .iter()
+                .map(|(j, s)| format!("{}={}", names[*j], s))
+                .collect(),
+            bundle: self.id.clone(),
+            schema: self.schema.id(),
+            source: RowSource {
+                file: file.to_string(),
+                line: r.line,
+            },
+            ids: r.ids.iter().cloned().collect(),
+            time: r.time_ms.and_then(|ms| {
+                chrono::DateTime::from_timestamp_millis(ms)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            }),
+            observed_label: r.label.clone(),
+        }
+    }
+}
+
+pub(crate) fn softmax(raw: &[f64], t: f64) -> Vec<f64> {
+    let m = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = raw.iter().map(|r| ((r - m) / t).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.into_iter().map(|v| v / s).collect()
+}
