@@ -231,12 +231,8 @@ pub fn evaluate(
         baseline_missed_by_label: missed(&base_close),
     };
 
-    // Risk–coverage: the baseline closes by its probability; Arbiter closes unflagged rows
-    // by calibrated probability first, then rows with more flags later.
-    let arbiter_key: Vec<f64> = scores
-        .iter()
-        .map(|s| 2.0 * s.flags.len() as f64 + s.p_malicious.get())
-        .collect();
+    // Risk–coverage: the baseline closes by its probability, Arbiter by its closing key.
+    let arbiter_key: Vec<f64> = scores.iter().map(closing_key).collect();
     let curve_b = risk_coverage(&base_p, &attack);
     let curve_a = risk_coverage(&arbiter_key, &attack);
     let mut below = 0;
@@ -289,6 +285,14 @@ pub fn evaluate(
         auto_close: auto,
         risk_coverage: curves,
     })
+}
+
+/// The order in which Arbiter would close rows if asked to close ever more: by calibrated
+/// probability, except that a flagged row is never more closable than a coin flip — its key is
+/// `0.5 + p/2`, after every unflagged row the model calls benign.
+pub fn closing_key(s: &arbiter_core::Score) -> f64 {
+    let p = s.p_malicious.get();
+    if s.flags.is_empty() { p } else { 0.5 + p / 2.0 }
 }
 
 fn binary_macro_f1(p: &[f64], attack: &[bool]) -> f64 {

@@ -96,8 +96,9 @@ pub fn markdown(e: &Evaluation) -> String {
     let _ = writeln!(
         s,
         "\n## Risk–coverage\n\n![risk-coverage](risk_coverage.png)\n\n\
-         Rows closed in order of the baseline's probability, and for Arbiter unflagged rows by \
-         calibrated probability first, then rows with more flags. Area under the curve: \
+         Rows closed in order of the baseline's probability, and for Arbiter by calibrated \
+         probability with every flagged row treated as no more closable than a coin flip \
+         (key 0.5 + p/2). Area under the curve: \
          baseline {:.5}, Arbiter {:.5}. Arbiter's risk is at or below the baseline's at {} of \
          {} coverage points; the largest excess is {:.5} at coverage {:.3}.\n",
         c.aurc_baseline,

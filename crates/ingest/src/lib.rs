@@ -233,6 +233,39 @@ pub fn load(
     })
 }
 
+/// Environment variable naming the folder of shared public datasets.
+pub const DATA_ENV: &str = "ARBITER_DATA";
+
+/// The folder of shared public datasets: `$ARBITER_DATA`, or `../shared/data` beside the
+/// project root given (`None` for the current directory).
+pub fn shared_data_dir(project_root: Option<&Path>) -> std::path::PathBuf {
+    match std::env::var_os(DATA_ENV) {
+        Some(d) => d.into(),
+        None => project_root
+            .unwrap_or(Path::new("."))
+            .join("../shared/data"),
+    }
+}
+
+/// For tests that read the shared datasets: the folder, or `None` after printing why the
+/// calling test is skipped. With `ARBITER_REQUIRE_DATA=1` (set by CI, which always has the
+/// data) a missing folder fails instead of skipping.
+pub fn shared_data_for_test(project_root: &Path, what: &str) -> Option<std::path::PathBuf> {
+    let dir = shared_data_dir(Some(project_root));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let message = format!(
+        "{} not found (set {DATA_ENV}); this test reads the real {what} files",
+        dir.display()
+    );
+    if std::env::var_os("ARBITER_REQUIRE_DATA").is_some_and(|v| v == "1") {
+        panic!("ARBITER_REQUIRE_DATA=1 but {message}");
+    }
+    eprintln!("skipped: {message}");
+    None
+}
+
 /// The decompressed text of a file (byte-order mark dropped), for tools that route raw lines.
 pub fn open_text(path: &Path) -> Result<Box<dyn Read + Send>, IngestError> {
     Ok(open::open(path)?.reader)

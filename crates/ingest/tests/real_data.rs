@@ -2,7 +2,8 @@
 //! no refused row, every label resolved to a known category and, for TON_IoT, every time parsed.
 //!
 //! The data lives outside the repository, in `$ARBITER_DATA` or by default `../shared/data`
-//! next to the workspace root. When that folder is absent each test says so and passes.
+//! next to the workspace root. When that folder is absent each test says so and passes, unless
+//! `ARBITER_REQUIRE_DATA=1` (CI) makes it fail.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,24 +15,9 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The data folder, or `None` after saying why the calling test is skipped. `what` names the
-/// dataset the test reads.
+/// The data folder, or `None` after saying why the calling test is skipped.
 fn data_dir(what: &str) -> Option<PathBuf> {
-    let (dir, shown) = match std::env::var_os("ARBITER_DATA") {
-        Some(d) => (PathBuf::from(&d), PathBuf::from(d).display().to_string()),
-        None => (
-            workspace_root().join("../shared/data"),
-            "../shared/data".to_string(),
-        ),
-    };
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: {shown} not found (set ARBITER_DATA); these tests read the real {what} files"
-        );
-        None
-    }
+    arbiter_ingest::shared_data_for_test(&workspace_root(), what)
 }
 
 fn schema(file: &str) -> Schema {

@@ -35,9 +35,10 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
          - A probability calibrator on the mean member margin: **{}**, chosen by {}-fold \
          cross-validated log-loss.\n\
          - Class-conditional split-conformal sets (default α = {}).\n\
-         - An out-of-distribution detector: mean distance to the {} nearest of {} distinct \
-         training rows (signed log, z-scored); a row is flagged when it is farther than {} of \
-         calibration rows, or carries a categorical value never seen in training.\n\
+         - An out-of-distribution detector: mean distance to the {} nearest training rows of \
+         the verdict the model gives (references of {} benign and {} malicious distinct rows; \
+         signed log, z-scored); a row is flagged when it is farther than {} of calibration rows \
+         of that class, or carries a categorical value never seen in training.\n\
          - A risk-control table for auto-closing (Learn-then-Test, Clopper–Pearson, \
          confidence {}).\n\
          - `baseline.txt`: a plain single LightGBM model on all rows, kept only so `arbiter eval` \
@@ -54,7 +55,8 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
         spec.calibration.folds,
         spec.flags.alpha,
         spec.ood.k,
-        spec.ood.reference_rows,
+        spec.ood.reference_rows[0],
+        spec.ood.reference_rows[1],
         pct(spec.flags.ood_quantile),
         1.0 - spec.risk.delta,
     );
@@ -111,14 +113,45 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
     for (f, r) in &h.flag_rates {
         let _ = writeln!(s, "| rows flagged `{f}` | {} |", pct(*r));
     }
+    if let Some(r) = &spec.novelty {
+        let _ = writeln!(
+            s,
+            "\n## OOD flag level: novelty rehearsal\n\n\
+             The risk-control bound covers attacks like those in training; against a family never \
+             seen, the OOD flag is the defence. Each attack family was left out in turn: a plain \
+             model trained without it scored its rows, and a row could pass silently when that \
+             model called it benign (p < {}) and its OOD score stayed under the flag level. The \
+             least sensitive level on the grid at which every family has at most {} of its rows \
+             passing is {}{}. Level in use: **{}** (`out_of_distribution` when a row is farther \
+             from training rows of its verdict than that share of calibration rows).\n\n\
+             | family left out | rows | called benign without it | pass unflagged |\n|---|---:|---:|---:|",
+            spec.flags.low_confidence_band[0],
+            pct(r.target),
+            r.chosen,
+            if r.met {
+                ""
+            } else {
+                " (target not met on the grid; the most sensitive level is used)"
+            },
+            spec.flags.ood_quantile
+        );
+        for f in &r.families {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |",
+                f.family, f.rows, f.called_benign, f.closable
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "\n## Risk-control table\n\nAuto-close a row when its calibrated probability is at most \
-         the threshold **and** it carries no uncertainty flag. Of the {} risk-control rows, {} \
-         carry no flag. The bound holds with confidence {} for data exchangeable with the \
+         the threshold **and** it carries no uncertainty flag; thresholds never exceed {}. Of the {} \
+         risk-control rows, {} carry no flag. The bound holds with confidence {} for data exchangeable with the \
          training data.\n\n\
          | α | threshold | closed | attacks among closed | upper bound | benign coverage |\n\
          |---:|---:|---:|---:|---:|---:|",
+        spec.risk.max_threshold,
         spec.risk.rows,
         spec.risk.eligible,
         1.0 - spec.risk.delta
@@ -150,7 +183,7 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
          - An attack that looks like benign traffic in every feature the schema exposes is \
          invisible to the detector and to the OOD flag alike; categories never seen in training \
          cannot be named, only flagged as unusual.\n\
-         - The OOD reference is a sample of at most {} distinct training rows; rare but \
+         - Each OOD reference is a sample of at most {} distinct training rows; rare but \
          legitimate benign behaviour outside that sample is flagged (a cost in automation, not in \
          safety).\n\
          - Labels are taken as truth; label noise in the training data propagates into \
@@ -158,7 +191,7 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
          - Category probabilities share the detector's probability of malicious among attack \
          families by the category head; the head is a single model without its own uncertainty \
          estimate.\n",
-        spec.ood.reference_rows
+        spec.ood.reference_rows[0].max(spec.ood.reference_rows[1])
     );
     s
 }

@@ -35,6 +35,7 @@ pub struct Inference {
     pub member_margin: Vec<Vec<f64>>,
     /// Per row, per head class: raw score.
     pub head_raw: Vec<f64>,
+    /// Distance to the training rows of the row's verdict.
     pub ood_distance: Vec<f64>,
 }
 
@@ -81,12 +82,18 @@ impl Model {
             .map_err(|e| bad(format!("model.json is invalid: {e}")))?;
         let schema = Schema::from_yaml(text(&files, "schema.yaml", dir)?, "schema.yaml")
             .map_err(|e| bad(e.to_string()))?;
-        let reference: Reference = crate::reference::decode(
-            files
-                .get("ood-reference.bin")
-                .ok_or_else(|| bad("ood-reference.bin is missing".into()))?,
-        )
-        .map_err(bad)?;
+        let reference = |name: &str| -> Result<Reference, ModelError> {
+            crate::reference::decode(
+                files
+                    .get(name)
+                    .ok_or_else(|| bad(format!("{name} is missing")))?,
+            )
+            .map_err(|e| bad(format!("{name} {e}")))
+        };
+        let references = [
+            reference(crate::reference::FILES[0])?,
+            reference(crate::reference::FILES[1])?,
+        ];
         let members = spec
             .members
             .iter()
@@ -100,10 +107,7 @@ impl Model {
         Ok(Model {
             id: manifest.id,
             encoder: Encoder::from_spec(spec.encoder.clone()),
-            detector: Detector {
-                spec: spec.ood.clone(),
-                reference,
-            },
+            detector: Detector::new(spec.ood.clone(), references),
             schema,
             spec,
             members,
@@ -136,19 +140,36 @@ impl Model {
         })
     }
 
-    /// Raw outputs for a row-major matrix.
-    pub fn infer(&self, x: &[f64]) -> Result<Inference, ModelError> {
-        let width = self.encoder.width();
+    /// The trees' raw outputs for a row-major matrix: per member margins, and head scores.
+    pub fn infer_trees(&self, x: &[f64]) -> Result<(Vec<Vec<f64>>, Vec<f64>), ModelError> {
+        let width = self.encoder.width() as i32;
         let lgb = |e: lightgbm3::Error| ModelError::LightGbm(format!("predicting: {e}"));
         let mut member_margin = Vec::with_capacity(self.members.len());
         for m in &self.members {
-            member_margin.push(m.raw_scores(x, width as i32, true).map_err(lgb)?);
+            member_margin.push(m.raw_scores(x, width, true).map_err(lgb)?);
         }
-        let head_raw = self.head.raw_scores(x, width as i32, true).map_err(lgb)?;
+        let head_raw = self.head.raw_scores(x, width, true).map_err(lgb)?;
+        Ok((member_margin, head_raw))
+    }
+
+    /// Calibrated probability of the mean member margin.
+    pub fn calibrated(&self, member_margin: &[Vec<f64>], i: usize) -> f64 {
+        let mean = member_margin.iter().map(|m| m[i]).sum::<f64>() / member_margin.len() as f64;
+        Probability::saturating(self.spec.calibration.chosen.apply(mean)).get()
+    }
+
+    /// All raw outputs for a row-major matrix; the OOD distance of each row is measured against
+    /// the training rows of the verdict the model gives it.
+    pub fn infer(&self, x: &[f64]) -> Result<Inference, ModelError> {
+        let (member_margin, head_raw) = self.infer_trees(x)?;
+        let verdicts: Vec<bool> = (0..x.len() / self.encoder.width().max(1))
+            .map(|i| self.calibrated(&member_margin, i) >= 0.5)
+            .collect();
+        let ood_distance = self.detector.distances(x, self.encoder.width(), &verdicts);
         Ok(Inference {
             member_margin,
             head_raw,
-            ood_distance: self.detector.distances(x, width),
+            ood_distance,
         })
     }
 
@@ -163,8 +184,7 @@ impl Model {
     pub fn view(&self, inf: &Inference, i: usize, notes: &RowNotes, alpha: f64) -> RowView {
         let cal = &self.spec.calibration.chosen;
         let margins: Vec<f64> = inf.member_margin.iter().map(|m| m[i]).collect();
-        let mean = margins.iter().sum::<f64>() / margins.len() as f64;
-        let p = Probability::saturating(cal.apply(mean)).get();
+        let p = self.calibrated(&inf.member_margin, i);
         let member_p: Vec<f64> = margins.iter().map(|&m| cal.apply(m)).collect();
         let mp = member_p.iter().sum::<f64>() / member_p.len() as f64;
         let spread =
@@ -174,7 +194,7 @@ impl Model {
             &inf.head_raw[i * k..(i + 1) * k],
             self.spec.category_head.temperature,
         );
-        let ood_score = self.detector.score(inf.ood_distance[i]);
+        let ood_score = self.detector.score(inf.ood_distance[i], p >= 0.5);
         let conformal_set = Conformal::set(p, self.spec.conformal.thresholds(alpha));
         let flag_set = if (alpha - self.spec.flags.alpha).abs() < 1e-12 {
             conformal_set.clone()

@@ -1,13 +1,19 @@
-//! Out-of-distribution detection: distance to the nearest training rows.
+//! Out-of-distribution detection: distance to the nearest training rows *of the verdict*.
 //!
 //! Numbers are put on one scale (signed `ln(1 + |x|)` for heavy tails, then z-scored on
 //! training rows and clipped to ±[`Z_CLIP`]); a categorical mismatch costs
 //! [`CATEGORICAL_MISMATCH`]. A row's distance is the mean Euclidean distance to its `k` nearest
-//! reference rows (a deduplicated, seeded sample of the training split); missing coordinates of
-//! the query are left out. The score is the share of calibration rows that were nearer than
-//! this row — 0 is typical, 1 is beyond everything seen.
+//! reference rows; missing coordinates of the query are left out.
 //!
-//! The search is exact brute force with partial-distance pruning, parallel over queries.
+//! The detector is verdict-conditional (Mondrian): there is one reference of benign training
+//! rows and one of malicious training rows (each deduplicated and sampled with a seed), and a
+//! row is measured against the reference of the verdict the model gives it. "Benign" must mean
+//! "like benign traffic we know": a novel attack that sits near known attacks but is called
+//! benign is far from every benign row, and a global reference would have hidden that. The
+//! score is the share of calibration rows *of that class* that were nearer — 0 is typical,
+//! 1 is beyond everything seen.
+//!
+//! The search is exact (see [`crate::knn`]) and parallel over queries.
 
 use std::collections::HashSet;
 
@@ -18,28 +24,33 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::encode::{Encoder, FeatureCoding};
+use crate::knn::Index;
 
 /// Largest absolute z-score one coordinate may contribute.
 pub const Z_CLIP: f32 = 8.0;
 /// Squared-distance cost of a categorical mismatch (one z-unit).
 pub const CATEGORICAL_MISMATCH: f32 = 1.0;
 
+/// Smallest scale of a numeric coordinate (in signed-log units).
+pub const SD_FLOOR: f64 = 1e-3;
+
 /// The fitted scaling and calibration of the detector, as stored in `model.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OodSpec {
     pub method: String,
     pub k: usize,
-    /// Distinct training rows kept as the reference.
-    pub reference_rows: usize,
+    /// Distinct training rows kept in each reference: [benign, malicious].
+    pub reference_rows: [usize; 2],
     /// Per numeric feature (in encoder order): (mean, sd) of `ln(1 + |x|)·sign(x)`.
     pub numeric: Vec<(usize, f64, f64)>,
     /// Encoder indices of categorical features.
     pub categorical: Vec<usize>,
-    /// Sorted distances of calibration rows.
-    pub calibration: Vec<f64>,
+    /// Sorted distances of calibration rows to their own class's reference: [benign, malicious].
+    pub calibration: [Vec<f64>; 2],
 }
 
-/// Reference rows, stored beside `model.json` as `ood-reference.json`.
+/// Reference rows of one class, stored beside `model.json` as `ood-benign.bin` and
+/// `ood-malicious.bin`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reference {
     pub rows: usize,
@@ -53,7 +64,9 @@ pub struct Reference {
 #[derive(Debug, Clone)]
 pub struct Detector {
     pub spec: OodSpec,
-    pub reference: Reference,
+    /// [benign, malicious].
+    pub references: [Reference; 2],
+    indexes: [Index; 2],
 }
 
 fn squash(x: f64) -> f64 {
@@ -88,15 +101,17 @@ impl OodSpec {
 }
 
 impl Detector {
-    /// Fits scaling on the training matrix and samples up to `max_reference` distinct rows.
+    /// Fits scaling on the training matrix and samples up to `max_reference` distinct rows of
+    /// each class.
     pub fn fit(
         encoder: &Encoder,
         x: &[f64],
-        rows: usize,
+        malicious: &[bool],
         k: usize,
         max_reference: usize,
         seed: u64,
     ) -> Detector {
+        let rows = malicious.len();
         let width = encoder.width();
         let mut numeric = Vec::new();
         let mut categorical = Vec::new();
@@ -112,7 +127,9 @@ impl Detector {
                     let n = vals.len().max(1) as f64;
                     let mean = vals.iter().sum::<f64>() / n;
                     let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
-                    let sd = if var.sqrt() < 1e-6 { 1.0 } else { var.sqrt() };
+                    // A feature (nearly) constant in training makes any other value
+                    // unprecedented: a tiny floor sends it straight to the clip.
+                    let sd = var.sqrt().max(SD_FLOOR);
                     numeric.push((i, mean, sd));
                 }
             }
@@ -120,100 +137,88 @@ impl Detector {
         let mut spec = OodSpec {
             method: "knn".into(),
             k,
-            reference_rows: 0,
+            reference_rows: [0, 0],
             numeric,
             categorical,
-            calibration: Vec::new(),
+            calibration: [Vec::new(), Vec::new()],
         };
-        let mut seen = HashSet::new();
-        let mut distinct: Vec<(Vec<f32>, Vec<u32>)> = Vec::new();
-        for r in 0..rows {
-            let (mut num, codes) = spec.scale(&x[r * width..(r + 1) * width]);
-            for v in &mut num {
-                if v.is_nan() {
-                    *v = 0.0;
+        let references = [false, true].map(|class| {
+            let mut seen = HashSet::new();
+            let mut distinct: Vec<(Vec<f32>, Vec<u32>)> = Vec::new();
+            for r in (0..rows).filter(|&r| malicious[r] == class) {
+                let (mut num, codes) = spec.scale(&x[r * width..(r + 1) * width]);
+                for v in &mut num {
+                    if v.is_nan() {
+                        *v = 0.0;
+                    }
+                }
+                let key: Vec<u32> = num
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .chain(codes.iter().copied())
+                    .collect();
+                if seen.insert(key) {
+                    distinct.push((num, codes));
                 }
             }
-            let key: Vec<u32> = num
+            let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(u64::from(class)));
+            distinct.shuffle(&mut rng);
+            distinct.truncate(max_reference);
+            Reference {
+                rows: distinct.len(),
+                numeric: distinct.iter().flat_map(|d| d.0.iter().copied()).collect(),
+                codes: distinct.iter().flat_map(|d| d.1.iter().copied()).collect(),
+            }
+        });
+        spec.reference_rows = [references[0].rows, references[1].rows];
+        Detector::new(spec, references)
+    }
+
+    /// A detector from its stored parts; builds the search indexes.
+    pub fn new(spec: OodSpec, references: [Reference; 2]) -> Detector {
+        let (dn, dc) = (spec.numeric.len(), spec.categorical.len());
+        let indexes = [
+            Index::new(&references[0], dn, dc),
+            Index::new(&references[1], dn, dc),
+        ];
+        Detector {
+            spec,
+            references,
+            indexes,
+        }
+    }
+
+    /// Mean distance to the `k` nearest reference rows of the given class, for each row of a
+    /// matrix.
+    pub fn distances(&self, x: &[f64], width: usize, malicious: &[bool]) -> Vec<f64> {
+        x.par_chunks(width)
+            .zip(malicious.par_iter())
+            .map(|(row, &m)| {
+                let (num, codes) = self.spec.scale(row);
+                let c = usize::from(m);
+                self.indexes[c].mean_distance(&self.references[c], &num, &codes, self.spec.k)
+            })
+            .collect()
+    }
+
+    /// Stores the sorted distances of calibration rows, each measured against the reference of
+    /// its true class.
+    pub fn calibrate(&mut self, distances: &[f64], malicious: &[bool]) {
+        for class in [false, true] {
+            let mut d: Vec<f64> = distances
                 .iter()
-                .map(|v| v.to_bits())
-                .chain(codes.iter().copied())
+                .zip(malicious)
+                .filter(|(_, m)| **m == class)
+                .map(|(d, _)| *d)
                 .collect();
-            if seen.insert(key) {
-                distinct.push((num, codes));
-            }
+            d.sort_by(f64::total_cmp);
+            self.spec.calibration[usize::from(class)] = d;
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        distinct.shuffle(&mut rng);
-        distinct.truncate(max_reference);
-        spec.reference_rows = distinct.len();
-        let reference = Reference {
-            rows: distinct.len(),
-            numeric: distinct.iter().flat_map(|d| d.0.iter().copied()).collect(),
-            codes: distinct.iter().flat_map(|d| d.1.iter().copied()).collect(),
-        };
-        Detector { spec, reference }
     }
 
-    /// Mean distance to the `k` nearest reference rows, for each row of a matrix.
-    pub fn distances(&self, x: &[f64], width: usize) -> Vec<f64> {
-        x.par_chunks(width).map(|row| self.distance(row)).collect()
-    }
-
-    fn distance(&self, row: &[f64]) -> f64 {
-        let (num, codes) = self.spec.scale(row);
-        let present: Vec<(usize, f32)> = num
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| !v.is_nan())
-            .map(|(i, v)| (i, *v))
-            .collect();
-        let dn = self.spec.numeric.len();
-        let dc = self.spec.categorical.len();
-        let k = self.spec.k.max(1).min(self.reference.rows.max(1));
-        let mut best = vec![f32::INFINITY; k];
-        for r in 0..self.reference.rows {
-            let bound = best[k - 1];
-            let refc = &self.reference.codes[r * dc..(r + 1) * dc];
-            let mut d: f32 = codes
-                .iter()
-                .zip(refc)
-                .filter(|(a, b)| **a != u32::MAX && a != b)
-                .count() as f32
-                * CATEGORICAL_MISMATCH;
-            let refn = &self.reference.numeric[r * dn..(r + 1) * dn];
-            for chunk in present.chunks(8) {
-                for &(i, v) in chunk {
-                    let diff = v - refn[i];
-                    d += diff * diff;
-                }
-                if d >= bound {
-                    break;
-                }
-            }
-            if d < bound {
-                let pos = best.partition_point(|&b| b <= d);
-                best.insert(pos, d);
-                best.pop();
-            }
-        }
-        let found: Vec<f32> = best.into_iter().filter(|b| b.is_finite()).collect();
-        if found.is_empty() {
-            return f64::INFINITY;
-        }
-        found.iter().map(|d| f64::from(d.sqrt())).sum::<f64>() / found.len() as f64
-    }
-
-    /// Stores the sorted distances of calibration rows.
-    pub fn calibrate(&mut self, distances: &[f64]) {
-        let mut d = distances.to_vec();
-        d.sort_by(f64::total_cmp);
-        self.spec.calibration = d;
-    }
-
-    /// Share of calibration rows nearer than `distance`, in [0, 1].
-    pub fn score(&self, distance: f64) -> f64 {
-        let cal = &self.spec.calibration;
+    /// Share of calibration rows of the class nearer than `distance`, in [0, 1].
+    pub fn score(&self, distance: f64, malicious: bool) -> f64 {
+        let cal = &self.spec.calibration[usize::from(malicious)];
         if cal.is_empty() {
             return 0.0;
         }
@@ -255,14 +260,15 @@ mod tests {
             let t = f64::from(i) / 400.0;
             x.extend_from_slice(&[10.0 + t * 5.0, 100.0 * t, f64::from(i % 2)]);
         }
-        let mut det = Detector::fit(&enc, &x, 400, 5, 10_000, 1);
-        let cal = det.distances(&x[..300], 3);
-        det.calibrate(&cal);
-        let inside = det.distances(&[12.0, 40.0, 0.0], 3)[0];
-        let outside = det.distances(&[1e6, 40.0, 0.0], 3)[0];
-        let unseen_missing = det.distances(&[f64::NAN, 40.0, 1.0], 3)[0];
-        assert!(det.score(inside) < 0.99);
-        assert!(det.score(outside) == 1.0, "{}", det.score(outside));
+        let benign = vec![false; 400];
+        let mut det = Detector::fit(&enc, &x, &benign, 5, 10_000, 1);
+        let cal = det.distances(&x[..900], 3, &benign[..300]);
+        det.calibrate(&cal, &benign[..300]);
+        let inside = det.distances(&[12.0, 40.0, 0.0], 3, &[false])[0];
+        let outside = det.distances(&[1e6, 40.0, 0.0], 3, &[false])[0];
+        let unseen_missing = det.distances(&[f64::NAN, 40.0, 1.0], 3, &[false])[0];
+        assert!(det.score(inside, false) < 0.99);
+        assert_eq!(det.score(outside, false), 1.0);
         assert!(
             unseen_missing.is_finite(),
             "a missing coordinate is left out, not fatal"
@@ -270,31 +276,24 @@ mod tests {
     }
 
     #[test]
-    fn pruned_search_finds_the_same_neighbours_as_a_plain_scan() {
+    fn a_row_called_benign_is_measured_against_benign_rows_only() {
         let enc = encoder();
+        // Benign rows near a = 10, malicious rows near a = 1000.
         let mut x = Vec::new();
-        for i in 0..500u32 {
-            let a = f64::from((i * 7919) % 101);
-            let b = f64::from((i * 104_729) % 997);
-            x.extend_from_slice(&[a, b, f64::from(i % 2)]);
+        let mut malicious = Vec::new();
+        for i in 0..200 {
+            let m = i % 2 == 1;
+            let a = if m { 1000.0 } else { 10.0 } + f64::from(i % 7);
+            x.extend_from_slice(&[a, 5.0, 0.0]);
+            malicious.push(m);
         }
-        let det = Detector::fit(&enc, &x, 500, 3, 10_000, 1);
-        let q = [37.0, 512.0, 1.0];
-        let fast = det.distances(&q, 3)[0];
-        let (num, codes) = det.spec.scale(&q);
-        let mut all: Vec<f32> = (0..det.reference.rows)
-            .map(|r| {
-                let n = &det.reference.numeric[r * 2..r * 2 + 2];
-                let c = det.reference.codes[r];
-                let mut d = (num[0] - n[0]).powi(2) + (num[1] - n[1]).powi(2);
-                if c != codes[0] {
-                    d += CATEGORICAL_MISMATCH;
-                }
-                d
-            })
-            .collect();
-        all.sort_by(f32::total_cmp);
-        let slow = all[..3].iter().map(|d| f64::from(d.sqrt())).sum::<f64>() / 3.0;
-        assert!((fast - slow).abs() < 1e-6, "{fast} vs {slow}");
+        let mut det = Detector::fit(&enc, &x, &malicious, 5, 10_000, 1);
+        let cal = det.distances(&x, 3, &malicious);
+        det.calibrate(&cal, &malicious);
+        let q = [1003.0, 5.0, 0.0];
+        let as_malicious = det.distances(&q, 3, &[true])[0];
+        let as_benign = det.distances(&q, 3, &[false])[0];
+        assert!(det.score(as_malicious, true) < 0.9, "near known attacks");
+        assert_eq!(det.score(as_benign, false), 1.0, "unlike any benign row");
     }
 }

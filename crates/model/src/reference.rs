@@ -1,10 +1,14 @@
-//! `ood-reference.bin`: the OOD detector's reference rows in a small binary layout —
+//! `ood-benign.bin`, `ood-malicious.bin`: the OOD detector's reference rows in a small binary
+//! layout —
 //! magic `ARBREF01`, then rows, numeric width and categorical width as little-endian u64, then
 //! the numeric block as little-endian f32 and the codes as little-endian u32.
 
 use crate::ood::Reference;
 
 const MAGIC: &[u8; 8] = b"ARBREF01";
+
+/// Bundle file names of the references, by class: [benign, malicious].
+pub const FILES: [&str; 2] = ["ood-benign.bin", "ood-malicious.bin"];
 
 pub fn encode(r: &Reference, numeric_width: usize, categorical_width: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(32 + 4 * (r.numeric.len() + r.codes.len()));
@@ -22,7 +26,7 @@ pub fn encode(r: &Reference, numeric_width: usize, categorical_width: usize) -> 
 }
 
 pub fn decode(bytes: &[u8]) -> Result<Reference, String> {
-    let bad = |what: &str| format!("ood-reference.bin {what}");
+    let bad = |what: &str| what.to_string();
     if bytes.len() < 32 || &bytes[..8] != MAGIC {
         return Err(bad("does not start with the ARBREF01 header"));
     }

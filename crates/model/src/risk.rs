@@ -38,6 +38,9 @@ pub struct RiskRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskTable {
     pub delta: f64,
+    /// No threshold above this is considered: a row the model does not call benign with some
+    /// confidence is never auto-closed, however few attacks the calibration rows hold.
+    pub max_threshold: f64,
     /// Calibration rows considered (all of the risk split).
     pub rows: u64,
     /// Of which eligible: carrying no uncertainty flag.
@@ -53,19 +56,20 @@ impl RiskTable {
 }
 
 /// Builds the table. `p` are calibrated probabilities, `eligible` marks rows with no flag,
-/// `attack` the truth.
+/// `attack` the truth; thresholds stay at or below `max_threshold`.
 pub fn control(
     p: &[f64],
     eligible: &[bool],
     attack: &[bool],
     alphas: &[f64],
     delta: f64,
+    max_threshold: f64,
 ) -> RiskTable {
     let mut rows: Vec<(f64, bool)> = p
         .iter()
         .zip(eligible)
         .zip(attack)
-        .filter(|((_, e), _)| **e)
+        .filter(|((p, e), _)| **e && **p <= max_threshold)
         .map(|((p, _), a)| (*p, *a))
         .collect();
     rows.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -128,6 +132,7 @@ pub fn control(
         .collect();
     RiskTable {
         delta,
+        max_threshold,
         rows: p.len() as u64,
         eligible: rows.len() as u64,
         table,
@@ -141,9 +146,23 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     #[test]
+    fn no_threshold_exceeds_the_cap_however_clean_the_rows() {
+        let p: Vec<f64> = (0..10_000).map(|i| f64::from(i) / 10_000.0).collect();
+        let t = control(
+            &p,
+            &vec![true; p.len()],
+            &vec![false; p.len()],
+            &[0.01],
+            0.05,
+            0.2,
+        );
+        assert!(t.table[0].threshold.unwrap() <= 0.2);
+    }
+
+    #[test]
     fn too_few_rows_certify_nothing() {
         let p = vec![0.001; 100];
-        let t = control(&p, &[true; 100], &[false; 100], &[0.001], 0.05);
+        let t = control(&p, &[true; 100], &[false; 100], &[0.001], 0.05, 1.0);
         assert_eq!(t.table[0].threshold, None);
     }
 
@@ -153,7 +172,7 @@ mod tests {
         let p = vec![0.0; n];
         let eligible: Vec<bool> = (0..n).map(|i| i % 2 == 0).collect();
         let attack: Vec<bool> = (0..n).map(|i| i % 2 == 1).collect();
-        let t = control(&p, &eligible, &attack, &[0.001], 0.05);
+        let t = control(&p, &eligible, &attack, &[0.001], 0.05, 1.0);
         assert_eq!(t.eligible, 5_000);
         assert_eq!(t.table[0].attacks, 0);
         assert_eq!(t.table[0].closed, 5_000);
@@ -178,7 +197,7 @@ mod tests {
         let reps = 40;
         for _ in 0..reps {
             let (p, a) = draw(8_000);
-            let t = control(&p, &vec![true; p.len()], &a, &[alpha], 0.05);
+            let t = control(&p, &vec![true; p.len()], &a, &[alpha], 0.05, 1.0);
             let Some(th) = t.table[0].threshold else {
                 continue;
             };
@@ -206,7 +225,7 @@ mod tests {
                 (if a { u.powf(0.5) } else { u.powf(2.0) }, a)
             })
             .unzip();
-        let t = control(&p, &vec![true; p.len()], &a, &ALPHAS, 0.05);
+        let t = control(&p, &vec![true; p.len()], &a, &ALPHAS, 0.05, 1.0);
         for w in t.table.windows(2) {
             assert!(w[1].closed >= w[0].closed, "{:?}", t.table);
         }

@@ -8,6 +8,7 @@ use crate::calibrate::Selection;
 use crate::conformal::Conformal;
 use crate::encode::EncoderSpec;
 use crate::flags::FlagRules;
+use crate::novelty::Rehearsal;
 use crate::ood::OodSpec;
 use crate::risk::RiskTable;
 
@@ -37,6 +38,8 @@ pub struct ModelSpec {
     pub training: TrainingInfo,
     /// Quality on the risk-control calibration split, which no other step saw.
     pub holdout: HoldoutMetrics,
+    /// The leave-one-family-out rehearsal that chose the OOD flag level.
+    pub novelty: Option<Rehearsal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

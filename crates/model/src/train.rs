@@ -27,6 +27,7 @@ use crate::error::ModelError;
 use crate::flags::FlagRules;
 use crate::infer::{Model, softmax};
 use crate::lgbm::{self, TrainSpec};
+use crate::novelty;
 use crate::ood::Detector;
 use crate::risk;
 use crate::spec::{BUNDLE_FORMAT, CategoryHead, DataFile, ModelSpec, TrainingInfo};
@@ -48,6 +49,10 @@ pub struct TrainOptions {
     pub split: [f64; 4],
     pub ood_k: usize,
     pub ood_reference: usize,
+    /// OOD flag level; `None` chooses it by the novelty rehearsal.
+    pub ood_quantile: Option<f64>,
+    /// Largest share of a never-seen family the rehearsal lets through unflagged.
+    pub novelty_target: f64,
     pub flags: FlagRules,
     pub folds: usize,
 }
@@ -66,6 +71,8 @@ impl Default for TrainOptions {
             split: [0.7, 0.1, 0.1, 0.1],
             ood_k: 5,
             ood_reference: 20_000,
+            ood_quantile: None,
+            novelty_target: 0.01,
             flags: FlagRules::default(),
             folds: 5,
         }
@@ -261,10 +268,11 @@ pub fn train(
 
     progress.stage("fitting the OOD reference", 1);
     let train_x = gather(&x, width, &parts[0]);
+    let train_malicious: Vec<bool> = parts[0].iter().map(|&r| malicious[r]).collect();
     let mut detector = Detector::fit(
         &encoder,
         &train_x,
-        parts[0].len(),
+        &train_malicious,
         opts.ood_k,
         opts.ood_reference,
         opts.seed,
@@ -302,6 +310,7 @@ pub fn train(
         ood: detector.spec.clone(),
         risk: risk::RiskTable {
             delta: opts.delta,
+            max_threshold: opts.flags.low_confidence_band[0],
             rows: 0,
             eligible: 0,
             table: vec![],
@@ -329,6 +338,7 @@ pub fn train(
             lightgbm: "4.7.0 (lightgbm3-sys 1.0.11)".into(),
         },
         holdout: crate::holdout::empty(),
+        novelty: None,
     };
     let mut model = Model::from_parts(
         schema.clone(),
@@ -341,31 +351,54 @@ pub fn train(
     progress.stage("calibrating", 3);
     let mut cal_rows = parts[1].clone();
     cal_rows.shuffle(&mut ChaCha8Rng::seed_from_u64(opts.seed ^ 0xCA1));
-    let inf = model.infer(&gather(&x, width, &cal_rows))?;
+    let (margins, head_raw) = model.infer_trees(&gather(&x, width, &cal_rows))?;
     let mean_margin: Vec<f64> = (0..cal_rows.len())
-        .map(|i| inf.member_margin.iter().map(|m| m[i]).sum::<f64>() / opts.members as f64)
+        .map(|i| margins.iter().map(|m| m[i]).sum::<f64>() / opts.members as f64)
         .collect();
     let y_cal: Vec<bool> = cal_rows.iter().map(|&r| malicious[r]).collect();
     model.spec.calibration = calibrate::select(&mean_margin, &y_cal, opts.folds);
     let truth: Vec<usize> = cal_rows.iter().map(|&r| class_of[cats[r]]).collect();
-    model.spec.category_head.temperature = fit_temperature(&inf.head_raw, &truth, classes.len());
+    model.spec.category_head.temperature = fit_temperature(&head_raw, &truth, classes.len());
     progress.step();
 
     // 3. Conformal scores and the OOD score scale.
     let rows3 = &parts[2];
     let x3 = gather(&x, width, rows3);
-    let inf3 = model.infer(&x3)?;
+    let (margins3, _) = model.infer_trees(&x3)?;
     let p3: Vec<f64> = (0..rows3.len())
-        .map(|i| {
-            let m = inf3.member_margin.iter().map(|m| m[i]).sum::<f64>() / opts.members as f64;
-            model.spec.calibration.chosen.apply(m)
-        })
+        .map(|i| model.calibrated(&margins3, i))
         .collect();
     let y3: Vec<bool> = rows3.iter().map(|&r| malicious[r]).collect();
     model.spec.conformal = Conformal::fit(&p3, &y3);
-    detector.calibrate(&inf3.ood_distance);
+    // Each calibration row is measured against the reference of its true class.
+    detector.calibrate(&detector.distances(&x3, width, &y3), &y3);
     model.spec.ood = detector.spec.clone();
     model.detector = detector;
+    progress.step();
+
+    // The OOD flag level, rehearsed on families left out one at a time.
+    progress.stage("rehearsing novel attack families", 1);
+    let cats_ref: Vec<&str> = cats.clone();
+    let rehearsal = novelty::rehearse(
+        &novelty::Inputs {
+            x: &x,
+            width,
+            names: &names,
+            categorical: &categorical,
+            categories: &cats_ref,
+            train_rows: &parts[0],
+            iterations: opts.iterations,
+            seed: opts.seed,
+            benign_below: model.spec.flags.low_confidence_band[0],
+        },
+        &model.detector,
+        opts.novelty_target,
+    )?;
+    let mut rehearsal = rehearsal;
+    let level = opts.ood_quantile.unwrap_or(rehearsal.chosen);
+    rehearsal.set_level(level);
+    model.spec.flags.ood_quantile = level;
+    model.spec.novelty = Some(rehearsal);
     progress.step();
 
     // 4. Risk control and held-out metrics.
@@ -379,7 +412,8 @@ pub fn train(
     let p4: Vec<f64> = views.iter().map(|v| v.p).collect();
     let y4: Vec<bool> = rows4.iter().map(|&r| malicious[r]).collect();
     let eligible: Vec<bool> = views.iter().map(|v| v.flags.is_empty()).collect();
-    model.spec.risk = risk::control(&p4, &eligible, &y4, &risk::ALPHAS, opts.delta);
+    let cap = model.spec.flags.low_confidence_band[0];
+    model.spec.risk = risk::control(&p4, &eligible, &y4, &risk::ALPHAS, opts.delta, cap);
     model.spec.holdout = crate::holdout::measure(&views, &y4, opts.alpha);
     progress.step();
 
@@ -390,14 +424,19 @@ pub fn train(
     files.insert("category.txt".into(), rest[0].clone().into_bytes());
     files.insert("baseline.txt".into(), rest[1].clone().into_bytes());
     files.insert("schema.yaml".into(), schema.to_yaml().into_bytes());
-    files.insert(
-        "ood-reference.bin".into(),
-        crate::reference::encode(
-            &model.detector.reference,
-            model.detector.spec.numeric.len(),
-            model.detector.spec.categorical.len(),
-        ),
-    );
+    for (name, reference) in crate::reference::FILES
+        .iter()
+        .zip(&model.detector.references)
+    {
+        files.insert(
+            name.to_string(),
+            crate::reference::encode(
+                reference,
+                model.detector.spec.numeric.len(),
+                model.detector.spec.categorical.len(),
+            ),
+        );
+    }
     files.insert(
         "model.json".into(),
         (serde_json::to_string_pretty(&model.spec).expect("spec serialises") + "\n").into_bytes(),

@@ -44,7 +44,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         members: 5,
         iterations: 100,
         alpha: 0.05,
-        ood_quantile: 0.99,
+        ood_quantile: None,
+        novelty_target: 0.01,
         ood_reference: 20_000,
         on_error: OnErrorArg::Fail,
     };

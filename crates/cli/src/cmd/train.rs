@@ -32,9 +32,13 @@ pub struct Args {
     /// Default conformal miscoverage level stored in the bundle
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
-    /// OOD flag when a row is farther from training data than this share of calibration rows
-    #[arg(long, default_value_t = 0.99)]
-    pub ood_quantile: f64,
+    /// OOD flag when a row is farther from training rows of its verdict than this share of
+    /// calibration rows (default: chosen by the leave-one-family-out rehearsal)
+    #[arg(long)]
+    pub ood_quantile: Option<f64>,
+    /// Largest share of a never-seen attack family the rehearsal may let through unflagged
+    #[arg(long, default_value_t = 0.01)]
+    pub novelty_target: f64,
     /// Largest number of distinct training rows kept as the OOD reference
     #[arg(long, default_value_t = 20_000)]
     pub ood_reference: usize,
@@ -44,16 +48,16 @@ pub struct Args {
 
 impl Args {
     pub fn options(&self) -> TrainOptions {
-        let mut o = TrainOptions {
+        TrainOptions {
             seed: self.seed,
             members: self.members,
             iterations: self.iterations,
             alpha: self.alpha,
             ood_reference: self.ood_reference,
+            ood_quantile: self.ood_quantile,
+            novelty_target: self.novelty_target,
             ..TrainOptions::default()
-        };
-        o.flags.ood_quantile = self.ood_quantile;
-        o
+        }
     }
 }
 
@@ -98,6 +102,29 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         h.coverage_malicious,
         h.alpha
     );
+    if let Some(r) = &spec.novelty {
+        println!(
+            "OOD flag level {} ({}); rehearsal leaving each attack family out, target ≤ {} of a family unflagged{}:",
+            spec.flags.ood_quantile,
+            if args.ood_quantile.is_some() {
+                "set by --ood-quantile"
+            } else {
+                "chosen"
+            },
+            r.target,
+            if r.met {
+                ""
+            } else {
+                " — NOT met even at the most sensitive level"
+            }
+        );
+        for f in &r.families {
+            println!(
+                "  {:<20} {:>7} rows, {:>7} called benign without it, {:>5} would pass unflagged",
+                f.family, f.rows, f.called_benign, f.closable
+            );
+        }
+    }
     println!(
         "risk control (auto-close threshold per target attack rate, confidence {}):",
         1.0 - spec.risk.delta

@@ -1,0 +1,170 @@
+//! Choosing how sensitive the OOD flag is, by rehearsing novelty on the training data.
+//!
+//! The auto-close guarantee of the risk-control table only covers attacks like those in the
+//! training data. Against a family never seen, the OOD flag is the only defence, so its level
+//! is chosen by a leave-one-family-out rehearsal: for each attack family F, one plain model is
+//! trained on the training split without F, and F's rows (never seen by that model) play the
+//! novel attack. A row of F could be silently closed when that model calls it benign
+//! (probability below the low-confidence band) and its OOD score against benign training rows
+//! stays under the flag level. The level chosen is the least sensitive one on a grid at which,
+//! for every family, at most `target` of its rows could be silently closed.
+
+use arbiter_core::BENIGN;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ModelError;
+use crate::lgbm::{self, TrainSpec};
+use crate::ood::Detector;
+
+/// Flag levels tried, least sensitive first.
+pub const GRID: [f64; 11] = [0.99, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FamilyRehearsal {
+    pub family: String,
+    pub rows: u64,
+    /// Rows the model trained without this family calls benign.
+    pub called_benign: u64,
+    /// OOD scores of those rows (against benign training rows), sorted.
+    #[serde(skip)]
+    pub ood_scores: Vec<f64>,
+    /// Rows that could be silently closed at the chosen level.
+    pub closable: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rehearsal {
+    /// Largest share of a novel family that may be silently closable.
+    pub target: f64,
+    /// The chosen OOD flag level (share of benign calibration rows nearer than a flagged row).
+    pub chosen: f64,
+    /// Whether the target was met at the chosen level (if not, the most sensitive level of the
+    /// grid is used).
+    pub met: bool,
+    pub families: Vec<FamilyRehearsal>,
+}
+
+/// What the rehearsal needs from training.
+pub struct Inputs<'a> {
+    pub x: &'a [f64],
+    pub width: usize,
+    pub names: &'a [String],
+    pub categorical: &'a [usize],
+    /// Category of every row.
+    pub categories: &'a [&'a str],
+    /// Rows of the training split.
+    pub train_rows: &'a [usize],
+    pub iterations: usize,
+    pub seed: u64,
+    /// A row is "called benign" below this probability.
+    pub benign_below: f64,
+}
+
+fn gather(x: &[f64], width: usize, rows: &[usize]) -> Vec<f64> {
+    rows.iter()
+        .flat_map(|&r| x[r * width..(r + 1) * width].iter().copied())
+        .collect()
+}
+
+/// Runs the rehearsal and chooses the level.
+pub fn rehearse(
+    inp: &Inputs<'_>,
+    detector: &Detector,
+    target: f64,
+) -> Result<Rehearsal, ModelError> {
+    let mut families: Vec<&str> = inp
+        .categories
+        .iter()
+        .copied()
+        .filter(|c| *c != BENIGN)
+        .collect();
+    families.sort_unstable();
+    families.dedup();
+    let mut results: Vec<FamilyRehearsal> = families
+        .par_iter()
+        .map(|&family| -> Result<FamilyRehearsal, ModelError> {
+            let train: Vec<usize> = inp
+                .train_rows
+                .iter()
+                .copied()
+                .filter(|&r| inp.categories[r] != family)
+                .collect();
+            let y: Vec<f32> = train
+                .iter()
+                .map(|&r| f32::from(u8::from(inp.categories[r] != BENIGN)))
+                .collect();
+            let text = lgbm::train(&TrainSpec {
+                x: &gather(inp.x, inp.width, &train),
+                n_features: inp.width,
+                y: &y,
+                names: inp.names,
+                categorical: inp.categorical,
+                params: vec![
+                    ("objective".into(), "binary".into()),
+                    ("seed".into(), inp.seed.to_string()),
+                ],
+                iterations: inp.iterations,
+            })?;
+            let booster = crate::infer::booster(&text, "rehearsal model")?;
+            let rows: Vec<usize> = (0..inp.categories.len())
+                .filter(|&r| inp.categories[r] == family)
+                .collect();
+            let xf = gather(inp.x, inp.width, &rows);
+            let p = booster
+                .predict(&xf, inp.width as i32, true)
+                .map_err(|e| ModelError::LightGbm(format!("rehearsal: {e}")))?;
+            let benign: Vec<usize> = (0..rows.len())
+                .filter(|&i| p[i] < inp.benign_below)
+                .collect();
+            let xb = gather(&xf, inp.width, &benign);
+            let mut ood_scores: Vec<f64> = detector
+                .distances(&xb, inp.width, &vec![false; benign.len()])
+                .into_iter()
+                .map(|d| detector.score(d, false))
+                .collect();
+            ood_scores.sort_by(f64::total_cmp);
+            Ok(FamilyRehearsal {
+                family: family.to_string(),
+                rows: rows.len() as u64,
+                called_benign: benign.len() as u64,
+                ood_scores,
+                closable: 0,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let ok = |level: f64| {
+        results
+            .iter()
+            .all(|f| f.closable_at(level) as f64 <= target * f.rows as f64)
+    };
+    let (chosen, met) = match GRID.iter().copied().find(|&l| ok(l)) {
+        Some(l) => (l, true),
+        None => (GRID[GRID.len() - 1], false),
+    };
+    results.sort_by(|a, b| a.family.cmp(&b.family));
+    let mut r = Rehearsal {
+        target,
+        chosen,
+        met,
+        families: results,
+    };
+    r.set_level(chosen);
+    Ok(r)
+}
+
+impl FamilyRehearsal {
+    /// Rows that could pass unflagged at an OOD flag level.
+    pub fn closable_at(&self, level: f64) -> u64 {
+        self.ood_scores.partition_point(|&s| s < level) as u64
+    }
+}
+
+impl Rehearsal {
+    /// Records, per family, what passes at the level actually used.
+    pub fn set_level(&mut self, level: f64) {
+        for f in &mut self.families {
+            f.closable = f.closable_at(level);
+        }
+    }
+}
