@@ -6,6 +6,7 @@ use arbiter_core::ExtraColumns;
 use serde_json::{Map, Value as Json};
 
 use crate::error::{IngestError, RowError};
+use crate::open::Newlines;
 use crate::record::{Raw, Record};
 use crate::rows::Builder;
 
@@ -24,6 +25,7 @@ fn cut(s: &str) -> String {
 
 pub(crate) struct CsvRows {
     rdr: csv::Reader<Box<dyn Read + Send>>,
+    newlines: Newlines,
     builder: Builder,
     /// Declared field index to column index.
     columns: Vec<usize>,
@@ -36,6 +38,7 @@ pub(crate) struct CsvRows {
 pub(crate) fn csv_rows(
     reader: Box<dyn Read + Send>,
     builder: Builder,
+    newlines: Newlines,
 ) -> Result<(CsvRows, Vec<String>), IngestError> {
     let source = &builder.schema.source;
     let mut rdr = csv::ReaderBuilder::new()
@@ -99,6 +102,7 @@ pub(crate) fn csv_rows(
     Ok((
         CsvRows {
             rdr,
+            newlines,
             builder,
             columns,
             width,
@@ -122,7 +126,10 @@ impl Iterator for CsvRows {
                 None
             }
             Ok(true) => {
-                let line = self.record.position().map_or(0, |p| p.line());
+                let line = self
+                    .record
+                    .position()
+                    .map_or(0, |p| self.newlines.line_at(p.byte()));
                 if self.record.len() != self.width {
                     let joined: Vec<&str> = self.record.iter().collect();
                     return Some(Err(IngestError::Row(self.builder.row_error(
@@ -145,7 +152,7 @@ impl Iterator for CsvRows {
                 )
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| self.newlines.line_at(p.byte()));
                 match e.kind() {
                     csv::ErrorKind::Utf8 { err, .. } => {
                         let field = self

@@ -131,8 +131,9 @@ impl Source {
         let builder = rows::Builder::new(schema.clone(), file.clone());
         let (rows, extra_columns): (Rows, Vec<String>) = match schema.source.format {
             arbiter_core::Format::Csv => {
-                let reader = Box::new(open::CrlfToLf::new(opened.reader));
-                let (rows, extra) = formats::csv_rows(reader, builder)?;
+                let newlines = open::Newlines::default();
+                let reader = Box::new(open::CrlfToLf::new(opened.reader, newlines.clone()));
+                let (rows, extra) = formats::csv_rows(reader, builder, newlines)?;
                 (Box::new(rows), extra)
             }
             arbiter_core::Format::Ndjson => (

@@ -90,23 +90,67 @@ pub fn open(path: &Path) -> Result<Opened, IngestError> {
     })
 }
 
-/// Turns CRLF line ends into LF. The CSV parser accepts both, but counts lines of CRLF files
-/// one short, and error messages must name the right line.
+/// Byte offsets of line ends in a stream, to turn a record's byte offset into its line.
+///
+/// The CSV parser's own line numbers are off after CRLF line ends and blank lines, and error
+/// messages must name the right line. Queries come in increasing byte order, so offsets
+/// already passed are dropped and memory stays bounded by what the parser has read ahead.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Newlines(std::sync::Arc<std::sync::Mutex<NewlineState>>);
+
+#[derive(Debug, Default)]
+struct NewlineState {
+    pending: std::collections::VecDeque<u64>,
+    passed: u64,
+}
+
+impl Newlines {
+    fn record(&self, offsets: &[u64]) {
+        if !offsets.is_empty() {
+            let mut s = self.0.lock().expect("not poisoned");
+            s.pending.extend(offsets);
+        }
+    }
+
+    /// The 1-based line on which a record starting at `byte` begins, skipping the blank lines
+    /// the parser passes over before a record.
+    pub fn line_at(&self, mut byte: u64) -> u64 {
+        let mut s = self.0.lock().expect("not poisoned");
+        while s.pending.front().is_some_and(|&n| n < byte) {
+            s.pending.pop_front();
+            s.passed += 1;
+        }
+        while s.pending.front() == Some(&byte) {
+            s.pending.pop_front();
+            s.passed += 1;
+            byte += 1;
+        }
+        s.passed + 1
+    }
+}
+
+/// Turns CRLF line ends into LF (the CSV parser counts lines of CRLF files one short) and
+/// records where lines end.
 pub(crate) struct CrlfToLf<R> {
     inner: R,
     out: Vec<u8>,
     pos: usize,
+    /// Bytes emitted before `out`.
+    emitted: u64,
+    newlines: Newlines,
     /// A `\r` held back because its chunk ended on it.
     pending_cr: bool,
     eof: bool,
 }
 
 impl<R: Read> CrlfToLf<R> {
-    pub fn new(inner: R) -> Self {
+    pub fn new(inner: R, newlines: Newlines) -> Self {
         CrlfToLf {
             inner,
             out: Vec::with_capacity(1 << 16),
             pos: 0,
+            emitted: 0,
+            newlines,
             pending_cr: false,
             eof: false,
         }
@@ -119,6 +163,7 @@ impl<R: Read> Read for CrlfToLf<R> {
             if self.eof {
                 return Ok(0);
             }
+            self.emitted += self.out.len() as u64;
             self.out.clear();
             self.pos = 0;
             let mut raw = [0u8; 1 << 14];
@@ -130,6 +175,7 @@ impl<R: Read> Read for CrlfToLf<R> {
                 }
                 continue;
             }
+            let mut ends = Vec::new();
             for &b in &raw[..n] {
                 if std::mem::take(&mut self.pending_cr) && b != b'\n' {
                     self.out.push(b'\r');
@@ -137,9 +183,13 @@ impl<R: Read> Read for CrlfToLf<R> {
                 if b == b'\r' {
                     self.pending_cr = true;
                 } else {
+                    if b == b'\n' {
+                        ends.push(self.emitted + self.out.len() as u64);
+                    }
                     self.out.push(b);
                 }
             }
+            self.newlines.record(&ends);
         }
         let n = buf.len().min(self.out.len() - self.pos);
         buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
@@ -217,7 +267,8 @@ mod tests {
         }
         let text = b"ab\r\ncd\r\n\r\ne\rf\r".to_vec();
         for cap in [1usize, 2, 3, 4, 64] {
-            let mut r = CrlfToLf::new(Dribble(text.clone(), 0));
+            let lines = Newlines::default();
+            let mut r = CrlfToLf::new(Dribble(text.clone(), 0), lines.clone());
             let mut out = Vec::new();
             let mut buf = vec![0u8; cap];
             loop {
@@ -228,6 +279,10 @@ mod tests {
                 out.extend_from_slice(&buf[..n]);
             }
             assert_eq!(out, b"ab\ncd\n\ne\rf\r", "buffer of {cap}");
+            // "e" starts at byte 7 on line 4, after the blank line 3.
+            assert_eq!(lines.line_at(0), 1);
+            assert_eq!(lines.line_at(3), 2);
+            assert_eq!(lines.line_at(6), 4, "a record after a blank line");
         }
     }
 

@@ -1,0 +1,248 @@
+//! The `arbiter` binary end to end on a small generated (SYNTHETIC) scenario, and its answers to
+//! bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn arbiter(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_arbiter"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = arbiter(args);
+    assert!(
+        out.status.success(),
+        "arbiter {args:?} failed:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout) + &text(&out.stderr)
+}
+
+struct Work {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+/// A small scenario and a bundle trained on it, shared by the tests.
+fn work() -> &'static Work {
+    static W: OnceLock<Work> = OnceLock::new();
+    W.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let s = |p: &str| root.join(p).display().to_string();
+        ok(&[
+            "generate",
+            "--scenario",
+            "soc-mixed",
+            "--seed",
+            "5",
+            "--out",
+            &s("scn"),
+            "--train-rows",
+            "3000",
+            "--test-rows",
+            "1500",
+            "--drift",
+        ]);
+        ok(&[
+            "train",
+            "--schema",
+            &s("scn/schema.yaml"),
+            "--data",
+            &s("scn/train.csv"),
+            "--out",
+            &s("bundle"),
+            "--members",
+            "3",
+            "--iterations",
+            "30",
+        ]);
+        Work { _dir: dir, root }
+    })
+}
+
+fn path(p: &str) -> String {
+    work().root.join(p).display().to_string()
+}
+
+#[test]
+fn score_writes_one_json_score_per_input_row() {
+    let out = ok(&[
+        "score",
+        "--model",
+        &path("bundle"),
+        "--data",
+        &path("scn/test.csv"),
+        "--out",
+        &path("scores.ndjson"),
+    ]);
+    assert!(out.contains("scored 1500 rows"), "{out}");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(path("scores.ndjson"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1500);
+    for key in [
+        "p_malicious",
+        "member_spread",
+        "interval",
+        "conformal_set",
+        "categories",
+        "ood_score",
+        "flags",
+        "bundle",
+        "schema",
+        "source",
+    ] {
+        assert!(!lines[0][key].is_null(), "score lacks {key}: {}", lines[0]);
+    }
+    assert_eq!(lines[0]["schema"], "soc-synthetic@1");
+    assert_eq!(lines[0]["source"]["line"], 2, "line 1 is the header");
+}
+
+#[test]
+fn eval_writes_the_report_and_prints_the_auto_close_table() {
+    let out = ok(&[
+        "eval",
+        "--model",
+        &path("bundle"),
+        "--data",
+        &path("scn/test.csv"),
+        "--out",
+        &path("report"),
+    ]);
+    assert!(
+        out.contains("SYNTHETIC"),
+        "synthetic data is labelled as such: {out}"
+    );
+    assert!(
+        out.contains("| baseline: plain single LightGBM model"),
+        "{out}"
+    );
+    assert!(out.contains("| arbiter: "), "{out}");
+    for f in [
+        "report.md",
+        "report.json",
+        "reliability.png",
+        "risk_coverage.png",
+    ] {
+        assert!(Path::new(&path("report")).join(f).is_file(), "{f}");
+    }
+    let md = std::fs::read_to_string(Path::new(&path("report")).join("report.md")).unwrap();
+    assert!(md.contains("SYNTHETIC DATA"));
+}
+
+#[test]
+fn an_unknown_key_in_a_schema_is_an_error_naming_file_and_line() {
+    let schema = std::fs::read_to_string(path("scn/schema.yaml")).unwrap();
+    let bad = schema.replacen("revision: 1", "revision: 1\nrevison: 2", 1);
+    let file = work().root.join("typo.yaml");
+    std::fs::write(&file, bad).unwrap();
+    let line = schema.lines().position(|l| l == "revision: 1").unwrap() + 2;
+    let out = arbiter(&[
+        "train",
+        "--schema",
+        &file.display().to_string(),
+        "--data",
+        &path("scn/train.csv"),
+        "--out",
+        &path("never"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "typo.yaml line {line} column 1: unknown field `revison`"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_malformed_row_stops_scoring_by_default_and_is_counted_when_skipping() {
+    let good = std::fs::read_to_string(path("scn/test.csv")).unwrap();
+    let mut lines: Vec<String> = good.lines().take(20).map(str::to_string).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let col = header.iter().position(|h| *h == "bytes_out").unwrap();
+    let mut cells: Vec<String> = lines[5].split(',').map(str::to_string).collect();
+    cells[col] = "lots".into();
+    lines[5] = cells.join(",");
+    let file = work().root.join("bad.csv");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let f = file.display().to_string();
+
+    let out = arbiter(&[
+        "score",
+        "--model",
+        &path("bundle"),
+        "--data",
+        &f,
+        "--out",
+        &path("x.ndjson"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "invalid value \"lots\" for field bytes_out at line 6 of {f}: expected a number"
+        )),
+        "{err}"
+    );
+
+    let out = ok(&[
+        "score",
+        "--model",
+        &path("bundle"),
+        "--data",
+        &f,
+        "--out",
+        &path("y.ndjson"),
+        "--on-error",
+        "skip",
+    ]);
+    assert!(
+        out.contains("18 rows accepted, 1 skipped (bytes_out: 1)"),
+        "{out}"
+    );
+    let scored = std::fs::read_to_string(path("y.ndjson"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(scored, 18, "the good rows are all kept");
+}
+
+#[test]
+fn a_schema_with_other_features_is_refused_for_scoring() {
+    let schema = std::fs::read_to_string(path("scn/schema.yaml")).unwrap();
+    let other = schema.replacen("name: bytes_out\n", "name: bytes_sent\n", 1);
+    assert_ne!(other, schema);
+    let file = work().root.join("other.yaml");
+    std::fs::write(&file, other).unwrap();
+    let out = arbiter(&[
+        "score",
+        "--model",
+        &path("bundle"),
+        "--data",
+        &path("scn/test.csv"),
+        "--schema",
+        &file.display().to_string(),
+        "--out",
+        &path("z.ndjson"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("bytes_sent"),
+        "{}",
+        text(&out.stderr)
+    );
+}
