@@ -31,6 +31,8 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Generate a scenario, train, score and evaluate it, and print the auto-close table
     Demo(cmd::demo::Args),
+    /// Measure training time and scoring throughput against a single-model baseline
+    Bench(cmd::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Score(a) => cmd::score::run(a),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

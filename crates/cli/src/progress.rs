@@ -28,6 +28,13 @@ pub fn bytes(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
+/// A spinner for a step whose length is not known in advance.
+pub fn spinner(what: &str) -> ProgressBar {
+    let pb = bar(0, "{spinner} {msg} ({elapsed})");
+    pb.set_message(what.to_string());
+    pb
+}
+
 /// Reads a whole file with a progress bar.
 pub fn load(
     schema: &Schema,

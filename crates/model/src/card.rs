@@ -35,8 +35,8 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
          - A probability calibrator on the mean member margin: **{}**, chosen by {}-fold \
          cross-validated log-loss.\n\
          - Class-conditional split-conformal sets (default α = {}).\n\
-         - An out-of-distribution detector: mean distance to the {} nearest training rows of \
-         the verdict the model gives (references of {} benign and {} malicious distinct rows; \
+         - An out-of-distribution detector (`{}`): mean distance to the {} nearest {} \
+         (references of {} benign and {} malicious distinct rows; \
          signed log, z-scored); a row is flagged when it is farther than {} of calibration rows \
          of that class, or carries a categorical value never seen in training.\n\
          - A risk-control table for auto-closing (Learn-then-Test, Clopper–Pearson, \
@@ -54,7 +54,9 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
         spec.calibration.chosen.name(),
         spec.calibration.folds,
         spec.flags.alpha,
+        spec.ood.method.as_str(),
         spec.ood.k,
+        spec.ood.method.against(),
         spec.ood.reference_rows[0],
         spec.ood.reference_rows[1],
         pct(spec.flags.ood_quantile),

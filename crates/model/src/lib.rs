@@ -24,11 +24,13 @@ mod knn;
 mod lgbm;
 pub mod novelty;
 pub mod ood;
+mod prepare;
 mod reference;
 pub mod risk;
 pub mod spec;
 pub mod split;
 mod train;
+mod trees;
 
 pub use error::ModelError;
 pub use holdout::ECE_BINS;

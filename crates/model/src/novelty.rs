@@ -9,13 +9,14 @@
 //! stays under the flag level. The level chosen is the least sensitive one on a grid at which,
 //! for every family, at most `target` of its rows could be silently closed.
 
-use arbiter_core::BENIGN;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
 use crate::lgbm::{self, TrainSpec};
 use crate::ood::Detector;
+use crate::prepare::{Prepared, gather};
+use crate::train::TrainOptions;
 
 /// Flag levels tried, least sensitive first.
 pub const GRID: [f64; 11] = [0.99, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5];
@@ -45,87 +46,59 @@ pub struct Rehearsal {
     pub families: Vec<FamilyRehearsal>,
 }
 
-/// What the rehearsal needs from training.
-pub struct Inputs<'a> {
-    pub x: &'a [f64],
-    pub width: usize,
-    pub names: &'a [String],
-    pub categorical: &'a [usize],
-    /// Category of every row.
-    pub categories: &'a [&'a str],
-    /// Rows of the training split.
-    pub train_rows: &'a [usize],
-    pub iterations: usize,
-    pub seed: u64,
-    /// A row is "called benign" below this probability.
-    pub benign_below: f64,
-}
-
-fn gather(x: &[f64], width: usize, rows: &[usize]) -> Vec<f64> {
-    rows.iter()
-        .flat_map(|&r| x[r * width..(r + 1) * width].iter().copied())
-        .collect()
-}
-
-/// Runs the rehearsal and chooses the level.
-pub fn rehearse(
-    inp: &Inputs<'_>,
+/// Runs the rehearsal and chooses the level. A row is "called benign" below `benign_below`.
+pub(crate) fn rehearse(
+    p: &Prepared,
+    opts: &TrainOptions,
+    benign_below: f64,
     detector: &Detector,
-    target: f64,
 ) -> Result<Rehearsal, ModelError> {
-    let mut families: Vec<&str> = inp
-        .categories
-        .iter()
-        .copied()
-        .filter(|c| *c != BENIGN)
-        .collect();
-    families.sort_unstable();
-    families.dedup();
-    let mut results: Vec<FamilyRehearsal> = families
-        .par_iter()
-        .map(|&family| -> Result<FamilyRehearsal, ModelError> {
-            let train: Vec<usize> = inp
-                .train_rows
+    let target = opts.novelty_target;
+    let categorical = p.encoder.categorical();
+    let mut results: Vec<FamilyRehearsal> = (1..p.classes.len())
+        .into_par_iter()
+        .map(|family| -> Result<FamilyRehearsal, ModelError> {
+            let train: Vec<usize> = p.parts[0]
                 .iter()
                 .copied()
-                .filter(|&r| inp.categories[r] != family)
+                .filter(|&r| p.class[r] != family)
                 .collect();
             let y: Vec<f32> = train
                 .iter()
-                .map(|&r| f32::from(u8::from(inp.categories[r] != BENIGN)))
+                .map(|&r| f32::from(u8::from(p.malicious[r])))
                 .collect();
             let text = lgbm::train(&TrainSpec {
-                x: &gather(inp.x, inp.width, &train),
-                n_features: inp.width,
+                x: &p.rows(&train),
+                n_features: p.width,
                 y: &y,
-                names: inp.names,
-                categorical: inp.categorical,
+                names: &p.encoder.spec.names,
+                categorical: &categorical,
                 params: vec![
                     ("objective".into(), "binary".into()),
-                    ("seed".into(), inp.seed.to_string()),
+                    ("seed".into(), opts.seed.to_string()),
                 ],
-                iterations: inp.iterations,
+                iterations: opts.iterations,
             })?;
             let booster = crate::infer::booster(&text, "rehearsal model")?;
-            let rows: Vec<usize> = (0..inp.categories.len())
-                .filter(|&r| inp.categories[r] == family)
+            let rows: Vec<usize> = (0..p.class.len())
+                .filter(|&r| p.class[r] == family)
                 .collect();
-            let xf = gather(inp.x, inp.width, &rows);
-            let p = booster
-                .predict(&xf, inp.width as i32, true)
+            let xf = p.rows(&rows);
+            let prob = booster
+                .predict(&xf, p.width as i32, true)
                 .map_err(|e| ModelError::LightGbm(format!("rehearsal: {e}")))?;
             let benign: Vec<usize> = (0..rows.len())
-                .filter(|&i| p[i] < inp.benign_below)
+                .filter(|&i| prob[i] < benign_below)
                 .collect();
-            let xb = gather(&xf, inp.width, &benign);
+            let xb = gather(&xf, p.width, &benign);
             let mut ood_scores: Vec<f64> = detector
-                .distances(&xb, inp.width, &vec![false; benign.len()])
+                .distances(&xb, p.width, &vec![false; benign.len()])
                 .into_iter()
                 .map(|d| detector.score(d, false))
                 .collect();
             ood_scores.sort_by(f64::total_cmp);
             Ok(FamilyRehearsal {
-                family: family.to_string(),
+                family: p.classes[family].clone(),
                 rows: rows.len() as u64,
                 called_benign: benign.len() as u64,
                 ood_scores,

@@ -34,10 +34,50 @@ pub const CATEGORICAL_MISMATCH: f32 = 1.0;
 /// Smallest scale of a numeric coordinate (in signed-log units).
 pub const SD_FLOOR: f64 = 1e-3;
 
+/// Which training rows a row is measured against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OodMethod {
+    /// Against training rows of the verdict the model gives (the default; see the module doc).
+    KnnVerdict,
+    /// Against all training rows, whatever the verdict (kept for comparison).
+    KnnGlobal,
+}
+
+impl OodMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OodMethod::KnnVerdict => "knn-verdict",
+            OodMethod::KnnGlobal => "knn-global",
+        }
+    }
+
+    /// Which rows a row is measured against, in words.
+    pub fn against(self) -> &'static str {
+        match self {
+            OodMethod::KnnVerdict => "training rows of the verdict the model gives",
+            OodMethod::KnnGlobal => "all training rows",
+        }
+    }
+}
+
+impl std::str::FromStr for OodMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "knn-verdict" => Ok(OodMethod::KnnVerdict),
+            "knn-global" => Ok(OodMethod::KnnGlobal),
+            other => Err(format!(
+                "unknown OOD method {other:?}: expected knn-verdict or knn-global"
+            )),
+        }
+    }
+}
+
 /// The fitted scaling and calibration of the detector, as stored in `model.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OodSpec {
-    pub method: String,
+    pub method: OodMethod,
     pub k: usize,
     /// Distinct training rows kept in each reference: [benign, malicious].
     pub reference_rows: [usize; 2],
@@ -107,6 +147,7 @@ impl Detector {
         encoder: &Encoder,
         x: &[f64],
         malicious: &[bool],
+        method: OodMethod,
         k: usize,
         max_reference: usize,
         seed: u64,
@@ -135,7 +176,7 @@ impl Detector {
             }
         }
         let mut spec = OodSpec {
-            method: "knn".into(),
+            method,
             k,
             reference_rows: [0, 0],
             numeric,
@@ -145,7 +186,8 @@ impl Detector {
         let references = [false, true].map(|class| {
             let mut seen = HashSet::new();
             let mut distinct: Vec<(Vec<f32>, Vec<u32>)> = Vec::new();
-            for r in (0..rows).filter(|&r| malicious[r] == class) {
+            let member = |r: usize| method == OodMethod::KnnGlobal || malicious[r] == class;
+            for r in (0..rows).filter(|&r| member(r)) {
                 let (mut num, codes) = spec.scale(&x[r * width..(r + 1) * width]);
                 for v in &mut num {
                     if v.is_nan() {
@@ -204,11 +246,12 @@ impl Detector {
     /// Stores the sorted distances of calibration rows, each measured against the reference of
     /// its true class.
     pub fn calibrate(&mut self, distances: &[f64], malicious: &[bool]) {
+        let global = self.spec.method == OodMethod::KnnGlobal;
         for class in [false, true] {
             let mut d: Vec<f64> = distances
                 .iter()
                 .zip(malicious)
-                .filter(|(_, m)| **m == class)
+                .filter(|(_, m)| global || **m == class)
                 .map(|(d, _)| *d)
                 .collect();
             d.sort_by(f64::total_cmp);
@@ -261,7 +304,7 @@ mod tests {
             x.extend_from_slice(&[10.0 + t * 5.0, 100.0 * t, f64::from(i % 2)]);
         }
         let benign = vec![false; 400];
-        let mut det = Detector::fit(&enc, &x, &benign, 5, 10_000, 1);
+        let mut det = Detector::fit(&enc, &x, &benign, OodMethod::KnnVerdict, 5, 10_000, 1);
         let cal = det.distances(&x[..900], 3, &benign[..300]);
         det.calibrate(&cal, &benign[..300]);
         let inside = det.distances(&[12.0, 40.0, 0.0], 3, &[false])[0];
@@ -287,7 +330,7 @@ mod tests {
             x.extend_from_slice(&[a, 5.0, 0.0]);
             malicious.push(m);
         }
-        let mut det = Detector::fit(&enc, &x, &malicious, 5, 10_000, 1);
+        let mut det = Detector::fit(&enc, &x, &malicious, OodMethod::KnnVerdict, 5, 10_000, 1);
         let cal = det.distances(&x, 3, &malicious);
         det.calibrate(&cal, &malicious);
         let q = [1003.0, 5.0, 0.0];

@@ -47,6 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ood_quantile: None,
         novelty_target: 0.01,
         ood_reference: 20_000,
+        ood_method: arbiter_model::ood::OodMethod::KnnVerdict,
         on_error: OnErrorArg::Fail,
     };
     super::train::run(train)?;

@@ -51,7 +51,10 @@ pub fn evaluate(model: &Model, args: &Args) -> anyhow::Result<Evaluation> {
     };
     let data = progress::load(&schema, &args.data, args.on_error.into())?;
     report_ingest(&data.report);
-    let pb = progress::bytes(0, "scoring and measuring");
+    let pb = progress::spinner(&format!(
+        "scoring and measuring {} rows",
+        data.records.len()
+    ));
     let e = arbiter_eval::evaluate(
         model,
         &data.records,

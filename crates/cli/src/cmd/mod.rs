@@ -1,5 +1,6 @@
 //! One module per subcommand, plus what they share.
 
+pub mod bench;
 pub mod demo;
 pub mod eval;
 pub mod generate;

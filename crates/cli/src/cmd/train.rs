@@ -39,6 +39,9 @@ pub struct Args {
     /// Largest share of a never-seen attack family the rehearsal may let through unflagged
     #[arg(long, default_value_t = 0.01)]
     pub novelty_target: f64,
+    /// OOD method: knn-verdict (against training rows of the row's verdict) or knn-global
+    #[arg(long, default_value = "knn-verdict")]
+    pub ood_method: arbiter_model::ood::OodMethod,
     /// Largest number of distinct training rows kept as the OOD reference
     #[arg(long, default_value_t = 20_000)]
     pub ood_reference: usize,
@@ -54,6 +57,7 @@ impl Args {
             iterations: self.iterations,
             alpha: self.alpha,
             ood_reference: self.ood_reference,
+            ood_method: self.ood_method,
             ood_quantile: self.ood_quantile,
             novelty_target: self.novelty_target,
             ..TrainOptions::default()
