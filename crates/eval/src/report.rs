@@ -193,7 +193,10 @@ pub fn write(e: &Evaluation, dir: &Path) -> Result<(), EvalError> {
         &dir.join("risk_coverage.png"),
         &[
             ("baseline (single model)", &e.risk_coverage.baseline),
-            ("Arbiter (unflagged first)", &e.risk_coverage.arbiter),
+            (
+                "Arbiter (flagged rows as coin flips)",
+                &e.risk_coverage.arbiter,
+            ),
         ],
         &format!("Risk–coverage of auto-closing — {}{tag}", e.schema),
         &e.data,
