@@ -31,7 +31,7 @@ pub enum Calibrator {
 /// The candidates compared by [`select`].
 pub const METHODS: [&str; 3] = ["temperature", "platt", "isotonic"];
 
-pub(crate) fn sigmoid(z: f64) -> f64 {
+pub fn sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
         1.0 / (1.0 + (-z).exp())
     } else {

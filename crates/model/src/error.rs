@@ -10,6 +10,8 @@ pub enum ModelError {
     Ingest(#[from] arbiter_ingest::IngestError),
     #[error("lightgbm: {0}")]
     LightGbm(String),
+    #[error("cannot read the model text: {0}")]
+    ModelText(String),
     #[error("cannot train: {0}")]
     Training(String),
     #[error("{path}: {source}")]

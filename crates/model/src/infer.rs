@@ -5,13 +5,14 @@ use std::path::Path;
 
 use arbiter_core::{Probability, RowSource, Schema, Score, Verdict};
 use arbiter_ingest::Record;
-use lightgbm3::Booster;
+use rayon::prelude::*;
 
 use crate::bundle;
 use crate::conformal::Conformal;
 use crate::encode::{Encoder, RowNotes};
 use crate::error::ModelError;
 use crate::flags::Evidence;
+use crate::forest::Forest;
 use crate::ood::{Detector, Reference};
 use crate::spec::ModelSpec;
 
@@ -23,9 +24,9 @@ pub struct Model {
     pub spec: ModelSpec,
     pub encoder: Encoder,
     pub detector: Detector,
-    members: Vec<Booster>,
-    head: Booster,
-    baseline: Booster,
+    members: Vec<Forest>,
+    head: Forest,
+    baseline: Forest,
 }
 
 /// Raw model outputs for a batch of rows.
@@ -51,8 +52,8 @@ pub struct RowView {
     pub flags: Vec<arbiter_core::Flag>,
 }
 
-pub(crate) fn booster(text: &str, what: &str) -> Result<Booster, ModelError> {
-    Booster::from_string(text).map_err(|e| ModelError::LightGbm(format!("loading {what}: {e}")))
+pub(crate) fn forest(text: &str, what: &str) -> Result<Forest, ModelError> {
+    Forest::parse(text).map_err(|e| ModelError::ModelText(format!("{what}: {e}")))
 }
 
 fn text<'a>(
@@ -97,13 +98,13 @@ impl Model {
         let members = spec
             .members
             .iter()
-            .map(|m| booster(text(&files, m, dir)?, m))
+            .map(|m| forest(text(&files, m, dir)?, m))
             .collect::<Result<Vec<_>, _>>()?;
-        let head = booster(
+        let head = forest(
             text(&files, &spec.category_head.file, dir)?,
             "category head",
         )?;
-        let baseline = booster(text(&files, &spec.baseline, dir)?, "baseline")?;
+        let baseline = forest(text(&files, &spec.baseline, dir)?, "baseline")?;
         Ok(Model {
             id: manifest.id,
             encoder: Encoder::from_spec(spec.encoder.clone()),
@@ -126,7 +127,7 @@ impl Model {
         let members = texts
             .0
             .iter()
-            .map(|t| booster(t, "member"))
+            .map(|t| forest(t, "member"))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Model {
             id: String::new(),
@@ -135,21 +136,46 @@ impl Model {
             schema,
             spec,
             members,
-            head: booster(texts.1, "category head")?,
-            baseline: booster(texts.2, "baseline")?,
+            head: forest(texts.1, "category head")?,
+            baseline: forest(texts.2, "baseline")?,
         })
     }
 
-    /// The trees' raw outputs for a row-major matrix: per member margins, and head scores.
+    /// The trees' raw outputs for a row-major matrix: per member margins, and head scores
+    /// (row-major, one per class). Walked in Rust, in parallel over rows; equal to LightGBM's
+    /// raw scores (tested against it).
     pub fn infer_trees(&self, x: &[f64]) -> Result<(Vec<Vec<f64>>, Vec<f64>), ModelError> {
-        let width = self.encoder.width() as i32;
-        let lgb = |e: lightgbm3::Error| ModelError::LightGbm(format!("predicting: {e}"));
-        let mut member_margin = Vec::with_capacity(self.members.len());
-        for m in &self.members {
-            member_margin.push(m.raw_scores(x, width, true).map_err(lgb)?);
+        let width = self.encoder.width().max(1);
+        let k = self.head.num_class;
+        let m = self.members.len();
+        let rows: Vec<(Vec<f64>, Vec<f64>)> = x
+            .par_chunks(width)
+            .map(|row| {
+                let margins: Vec<f64> = self.members.iter().map(|f| f.raw(row)[0]).collect();
+                let mut head = vec![0.0; k];
+                self.head.raw_into(row, &mut head);
+                (margins, head)
+            })
+            .collect();
+        let mut member_margin = vec![Vec::with_capacity(rows.len()); m];
+        let mut head_raw = Vec::with_capacity(rows.len() * k);
+        for (margins, head) in rows {
+            for (j, v) in margins.into_iter().enumerate() {
+                member_margin[j].push(v);
+            }
+            head_raw.extend(head);
         }
-        let head_raw = self.head.raw_scores(x, width, true).map_err(lgb)?;
         Ok((member_margin, head_raw))
+    }
+
+    /// The member forests, for explanations.
+    pub fn members(&self) -> &[Forest] {
+        &self.members
+    }
+
+    /// The category head's forest.
+    pub fn head(&self) -> &Forest {
+        &self.head
     }
 
     /// Calibrated probability of the mean member margin.
@@ -175,9 +201,9 @@ impl Model {
 
     /// The evaluation baseline's probability of malicious.
     pub fn baseline_probability(&self, x: &[f64]) -> Result<Vec<f64>, ModelError> {
-        self.baseline
-            .predict(x, self.encoder.width() as i32, true)
-            .map_err(|e| ModelError::LightGbm(format!("predicting with the baseline: {e}")))
+        Ok(x.par_chunks(self.encoder.width().max(1))
+            .map(|row| crate::calibrate::sigmoid(self.baseline.raw(row)[0]))
+            .collect())
     }
 
     /// Derives calibrated probability, spread, conformal set and flags for row `i`.

@@ -127,21 +127,36 @@ impl Index {
         codes: &[u32],
         k: usize,
     ) -> f64 {
+        let found = self.nearest(reference, num, codes, k);
+        if found.is_empty() {
+            return f64::INFINITY;
+        }
+        found.iter().map(|(_, d)| f64::from(*d)).sum::<f64>() / found.len() as f64
+    }
+
+    /// The `k` nearest reference rows as (row, Euclidean distance), nearest first.
+    pub fn nearest(
+        &self,
+        reference: &Reference,
+        num: &[f32],
+        codes: &[u32],
+        k: usize,
+    ) -> Vec<(usize, f32)> {
         let k = k.max(1).min(reference.rows.max(1));
         let (dn, dc) = (self.dn, self.dc);
-        // Squared distances of the k best so far, ascending.
-        let mut best = vec![f32::INFINITY; k];
-        let offer = |d: f32, best: &mut Vec<f32>| {
-            if d < best[k - 1] {
-                let pos = best.partition_point(|&b| b <= d);
-                best.insert(pos, d);
+        // Squared distances (and rows) of the k best so far, ascending.
+        let mut best = vec![(f32::INFINITY, usize::MAX); k];
+        let offer = |d: f32, r: usize, best: &mut Vec<(f32, usize)>| {
+            if d < best[k - 1].0 {
+                let pos = best.partition_point(|b| b.0 <= d);
+                best.insert(pos, (d, r));
                 best.pop();
             }
         };
         if num.iter().any(|v| v.is_nan()) {
             for r in 0..reference.rows {
-                let d = distance2::<true>(reference, dn, dc, r, num, codes, best[k - 1]);
-                offer(d, &mut best);
+                let d = distance2::<true>(reference, dn, dc, r, num, codes, best[k - 1].0);
+                offer(d, r, &mut best);
             }
         } else {
             let to_pivot: Vec<f32> = self
@@ -160,26 +175,32 @@ impl Index {
                 .collect();
             order.sort_by(|a, b| a.0.total_cmp(&b.0));
             for (lower, c) in order {
-                if lower * lower >= best[k - 1] {
+                if lower * lower >= best[k - 1].0 {
                     break;
                 }
                 let dqp = to_pivot[c];
                 for &(r, drp) in &self.members[c] {
                     let gap = (dqp - drp).abs();
-                    if gap * gap >= best[k - 1] {
+                    if gap * gap >= best[k - 1].0 {
                         continue;
                     }
-                    let d =
-                        distance2::<false>(reference, dn, dc, r as usize, num, codes, best[k - 1]);
-                    offer(d, &mut best);
+                    let d = distance2::<false>(
+                        reference,
+                        dn,
+                        dc,
+                        r as usize,
+                        num,
+                        codes,
+                        best[k - 1].0,
+                    );
+                    offer(d, r as usize, &mut best);
                 }
             }
         }
-        let found: Vec<f32> = best.into_iter().filter(|b| b.is_finite()).collect();
-        if found.is_empty() {
-            return f64::INFINITY;
-        }
-        found.iter().map(|d| f64::from(d.sqrt())).sum::<f64>() / found.len() as f64
+        best.into_iter()
+            .filter(|b| b.0.is_finite())
+            .map(|(d, r)| (r, d.sqrt()))
+            .collect()
     }
 }
 

@@ -202,3 +202,68 @@ fn save(booster: &Booster) -> Result<String, ModelError> {
         .map_err(|_| ModelError::LightGbm("model text is not NUL-terminated".into()))?;
     Ok(text.to_string_lossy().into_owned())
 }
+
+/// LightGBM's own TreeSHAP (`pred_contrib`), single-threaded, on a row-major matrix: for each
+/// row and class, one value per feature then the expected value. Arbiter explains with its own
+/// implementation; this is the oracle its tests and benchmark compare against.
+pub fn predict_contrib(
+    model_text: &str,
+    x: &[f64],
+    n_features: usize,
+) -> Result<Vec<f64>, ModelError> {
+    let text = CString::new(model_text)
+        .map_err(|_| ModelError::LightGbm("model text holds a NUL byte".into()))?;
+    let mut iterations: c_int = 0;
+    let mut handle: sys::BoosterHandle = std::ptr::null_mut();
+    // SAFETY: text is NUL-terminated and outlives the call.
+    check(
+        unsafe {
+            sys::LGBM_BoosterLoadModelFromString(text.as_ptr(), &mut iterations, &mut handle)
+        },
+        "loading the model text",
+    )?;
+    let booster = Booster(handle);
+    let mut classes: c_int = 0;
+    // SAFETY: booster is live.
+    check(
+        unsafe { sys::LGBM_BoosterGetNumClasses(booster.0, &mut classes) },
+        "reading the class count",
+    )?;
+    let rows = x.len() / n_features.max(1);
+    let mut out = vec![0.0f64; rows * classes as usize * (n_features + 1)];
+    let mut len: i64 = 0;
+    let params = CString::new("num_threads=1").expect("static");
+    // SAFETY: x holds rows * n_features values; out is sized for rows × classes × (features + 1),
+    // the layout LightGBM documents for contributions.
+    check(
+        unsafe {
+            sys::LGBM_BoosterPredictForMat(
+                booster.0,
+                x.as_ptr() as *const c_void,
+                sys::C_API_DTYPE_FLOAT64 as c_int,
+                rows as i32,
+                n_features as i32,
+                1,
+                sys::C_API_PREDICT_CONTRIB as c_int,
+                0,
+                -1,
+                params.as_ptr(),
+                &mut len,
+                out.as_mut_ptr(),
+            )
+        },
+        "computing contributions",
+    )?;
+    out.truncate(len as usize);
+    Ok(out)
+}
+
+/// LightGBM's own raw scores (rows × classes, row-major) for model text: the oracle Arbiter's
+/// tree walker is tested against, and the single-model baseline of the benchmark.
+pub fn predict_raw(model_text: &str, x: &[f64], n_features: usize) -> Result<Vec<f64>, ModelError> {
+    let booster = lightgbm3::Booster::from_string(model_text)
+        .map_err(|e| ModelError::LightGbm(format!("loading the model text: {e}")))?;
+    booster
+        .raw_scores_with_params(x, n_features as i32, true, "num_threads=1")
+        .map_err(|e| ModelError::LightGbm(format!("predicting: {e}")))
+}

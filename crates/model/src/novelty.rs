@@ -79,14 +79,15 @@ pub(crate) fn rehearse(
                 ],
                 iterations: opts.iterations,
             })?;
-            let booster = crate::infer::booster(&text, "rehearsal model")?;
+            let forest = crate::infer::forest(&text, "rehearsal model")?;
             let rows: Vec<usize> = (0..p.class.len())
                 .filter(|&r| p.class[r] == family)
                 .collect();
             let xf = p.rows(&rows);
-            let prob = booster
-                .predict(&xf, p.width as i32, true)
-                .map_err(|e| ModelError::LightGbm(format!("rehearsal: {e}")))?;
+            let prob: Vec<f64> = xf
+                .chunks(p.width)
+                .map(|row| crate::calibrate::sigmoid(forest.raw(row)[0]))
+                .collect();
             let benign: Vec<usize> = (0..rows.len())
                 .filter(|&i| prob[i] < benign_below)
                 .collect();

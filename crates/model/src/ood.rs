@@ -115,7 +115,7 @@ fn squash(x: f64) -> f64 {
 
 impl OodSpec {
     /// Scales one encoded row: (numeric coordinates or NaN when missing, codes).
-    fn scale(&self, row: &[f64]) -> (Vec<f32>, Vec<u32>) {
+    pub fn scale(&self, row: &[f64]) -> (Vec<f32>, Vec<u32>) {
         let num = self
             .numeric
             .iter()

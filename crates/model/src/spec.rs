@@ -10,6 +10,7 @@ use crate::encode::EncoderSpec;
 use crate::flags::FlagRules;
 use crate::novelty::Rehearsal;
 use crate::ood::OodSpec;
+use crate::profile::FeatureProfile;
 use crate::risk::RiskTable;
 
 /// Version tag of the bundle layout.
@@ -40,6 +41,9 @@ pub struct ModelSpec {
     pub holdout: HoldoutMetrics,
     /// The leave-one-family-out rehearsal that chose the OOD flag level.
     pub novelty: Option<Rehearsal>,
+    /// Typical values of each feature by class, in encoder order.
+    #[serde(default)]
+    pub profile: Vec<FeatureProfile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -251,6 +251,7 @@ fn initial_spec(
         },
         holdout: crate::holdout::empty(),
         novelty: None,
+        profile: crate::profile::profile(p),
     }
 }
 
