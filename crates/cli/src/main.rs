@@ -27,6 +27,8 @@ enum Command {
     Train(cmd::train::Args),
     /// Score rows with a model bundle, writing one JSON score per line
     Score(cmd::score::Args),
+    /// Explain rows: one evidence package per alert (JSON, or text for a terminal)
+    Explain(cmd::explain::Args),
     /// Evaluate a bundle on labelled test data: metrics, plots and the auto-close table
     Eval(cmd::eval::Args),
     /// Generate a scenario, train, score and evaluate it, and print the auto-close table
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Split(a) => cmd::split::run(a),
         Command::Train(a) => cmd::train::run(a),
         Command::Score(a) => cmd::score::run(a),
+        Command::Explain(a) => cmd::explain::run(a),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Bench(a) => cmd::bench::run(a),

@@ -13,11 +13,17 @@
 //! ```
 
 mod error;
+mod evidence;
 mod schema;
 mod score;
 pub mod stats;
 
 pub use error::{ProbabilityError, SchemaError};
+pub use evidence::{
+    Change, Counterfactual, Driver, EVIDENCE_SCHEMA_VERSION, Evidence, EvidencePackage,
+    Falsification, FieldValue, Hypothesis, Provenance, SimilarCase, SimilarCases, Summary,
+    Uncertainty, VerdictSummary,
+};
 pub use schema::{
     BENIGN, ExtraColumns, FieldSpec, Format, LabelSpec, NOVEL, Role, SCHEMA_FORMAT_VERSION, Schema,
     SourceSpec, TimeSpec,

@@ -69,9 +69,13 @@ pub enum Flag {
     /// The calibrated probability sits in the uncertain middle band, or no verdict is
     /// conformal at the chosen level.
     LowConfidence,
+    /// The ensemble members explain a mid-confidence verdict with different drivers (raised in
+    /// evidence packages only).
+    UnstableExplanation,
 }
 
 impl Flag {
+    /// The flags a score can carry.
     pub const ALL: [Flag; 4] = [
         Flag::OutOfDistribution,
         Flag::MissingTelemetry,
@@ -85,6 +89,7 @@ impl Flag {
             Flag::MissingTelemetry => "missing_telemetry",
             Flag::ConflictingSignals => "conflicting_signals",
             Flag::LowConfidence => "low_confidence",
+            Flag::UnstableExplanation => "unstable_explanation",
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod demo;
 pub mod eval;
+pub mod explain;
 pub mod generate;
 pub mod score;
 pub mod split;
