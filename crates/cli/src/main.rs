@@ -35,6 +35,8 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Measure training time and scoring throughput against a single-model baseline
     Bench(cmd::bench::Args),
+    /// Measure TreeSHAP against LightGBM's pred_contrib, evidence packages/s and peak memory
+    BenchExplain(cmd::bench_explain::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd::eval::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::BenchExplain(a) => cmd::bench_explain::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,7 +5,7 @@
 use arbiter_core::{Change, Counterfactual, FieldValue, Verdict};
 
 use crate::drivers::{number, show};
-use arbiter_model::forest::Forest;
+use arbiter_model::forest::{Forest, Tree};
 
 /// Top drivers whose values are varied.
 pub const VARIED: usize = 3;
@@ -30,8 +30,6 @@ pub enum Splits {
 #[derive(Debug, Clone)]
 pub struct Search {
     members: Vec<Forest>,
-    /// Per feature: (member, tree) pairs that split on it.
-    uses: Vec<Vec<(usize, usize)>>,
     splits: Vec<Splits>,
 }
 
@@ -56,17 +54,11 @@ fn nicest(lo: f64, hi: f64, up: bool) -> f64 {
 impl Search {
     pub fn new(members: &[Forest], categorical: &[usize]) -> Search {
         let n = members.first().map_or(0, |f| f.num_features);
-        let mut uses = vec![Vec::new(); n];
         let mut thresholds: Vec<Vec<f64>> = vec![Vec::new(); n];
         let mut codes: Vec<Vec<u32>> = vec![Vec::new(); n];
-        for (m, forest) in members.iter().enumerate() {
-            for (t, tree) in forest.trees.iter().enumerate() {
-                let mut seen = Vec::new();
+        for forest in members {
+            for tree in &forest.trees {
                 for (node, &f) in tree.split_feature.iter().enumerate() {
-                    if !seen.contains(&f) {
-                        seen.push(f);
-                        uses[f].push((m, t));
-                    }
                     if tree.decision_type[node] & 1 == 1 {
                         let cat = tree.threshold[node] as usize;
                         let (lo, hi) = (tree.cat_boundaries[cat], tree.cat_boundaries[cat + 1]);
@@ -108,7 +100,6 @@ impl Search {
             .collect();
         Search {
             members: members.to_vec(),
-            uses,
             splits,
         }
     }
@@ -158,24 +149,108 @@ impl Search {
         out
     }
 
-    /// Mean member margin after setting the given features.
-    fn margin(&self, base: &[Vec<f64>], x: &[f64], changes: &[(usize, f64)]) -> f64 {
-        let members = &self.members;
-        let mut row = x.to_vec();
-        for &(f, v) in changes {
-            row[f] = v;
-        }
-        let mut margins: Vec<f64> = base.iter().map(|b| b.iter().sum()).collect();
-        let mut done: Vec<(usize, usize)> = Vec::new();
-        for &(f, _) in changes {
-            for &(m, t) in &self.uses[f] {
-                if done.contains(&(m, t)) {
+    /// The ensemble as seen by one row when only `free` features may change: each tree cut
+    /// down to the part the row can still reach, whose every node splits on a free feature.
+    /// Candidate values are then tried on these small trees instead of the whole ensemble.
+    fn reduce<'s>(&'s self, x: &[f64], free: &[usize], base: &'s [Vec<f64>]) -> Reduced<'s> {
+        let mut r = Reduced {
+            search: self,
+            base,
+            trees: Vec::new(),
+            nodes: Vec::new(),
+            leaves: Vec::new(),
+        };
+        for (m, forest) in self.members.iter().enumerate() {
+            for (t, tree) in forest.trees.iter().enumerate() {
+                if tree.num_leaves <= 1 || !tree.split_feature.iter().any(|f| free.contains(f)) {
                     continue;
                 }
-                done.push((m, t));
-                let tree = &members[m].trees[t];
-                margins[m] += tree.leaf_value[tree.leaf(&row)] - base[m][t];
+                let first = r.leaves.len();
+                let root = r.cut(tree, x, free, 0);
+                if root >= 0 {
+                    r.trees.push((m, t, root, first..r.leaves.len()));
+                } else {
+                    // Nothing free on the row's path: this tree cannot change.
+                    r.leaves.truncate(first);
+                }
             }
+        }
+        r
+    }
+}
+
+/// The trees of a [`Search`] reduced to the free features of one row.
+struct Reduced<'s> {
+    search: &'s Search,
+    /// Per member and tree, the leaf value of the unchanged row.
+    base: &'s [Vec<f64>],
+    /// (member, tree, root node in `nodes`, its leaves in `leaves`).
+    trees: Vec<(usize, usize, i32, std::ops::Range<usize>)>,
+    /// (node in the original tree, left, right); children `< 0` are `!index` into `leaves`.
+    nodes: Vec<(usize, i32, i32)>,
+    leaves: Vec<f64>,
+}
+
+impl Reduced<'_> {
+    fn cut(&mut self, tree: &Tree, x: &[f64], free: &[usize], mut node: i32) -> i32 {
+        loop {
+            if node < 0 {
+                self.leaves.push(tree.leaf_value[!node as usize]);
+                return !(self.leaves.len() as i32 - 1);
+            }
+            let n = node as usize;
+            let f = tree.split_feature[n];
+            if free.contains(&f) {
+                let l = self.cut(tree, x, free, tree.left[n]);
+                let r = self.cut(tree, x, free, tree.right[n]);
+                self.nodes.push((n, l, r));
+                return self.nodes.len() as i32 - 1;
+            }
+            node = if tree.goes_left(n, x[f]) {
+                tree.left[n]
+            } else {
+                tree.right[n]
+            };
+        }
+    }
+
+    fn totals(&self) -> Vec<f64> {
+        self.base.iter().map(|b| b.iter().sum()).collect()
+    }
+
+    /// Mean member margin with `row` (the row after the change).
+    fn margin(&self, row: &[f64]) -> f64 {
+        let mut margins = self.totals();
+        for &(m, t, root, _) in &self.trees {
+            let tree = &self.search.members[m].trees[t];
+            let mut node = root;
+            while node >= 0 {
+                let (n, l, r) = self.nodes[node as usize];
+                node = if tree.goes_left(n, row[tree.split_feature[n]]) {
+                    l
+                } else {
+                    r
+                };
+            }
+            margins[m] += self.leaves[!node as usize] - self.base[m][t];
+        }
+        margins.iter().sum::<f64>() / margins.len() as f64
+    }
+
+    /// The furthest the mean margin could move, down (`down`) or up, whatever values the free
+    /// features took: each tree sent to its most extreme reachable leaf. Trees are bounded one
+    /// by one (a value cannot really take different sides in different trees), so this
+    /// over-reaches; when even it does not flip the verdict, no value does.
+    fn bound(&self, down: bool) -> f64 {
+        let mut margins = self.totals();
+        for (m, t, _, leaves) in &self.trees {
+            let reach = self.leaves[leaves.clone()].iter().copied();
+            let best = if down {
+                reach.fold(f64::INFINITY, f64::min)
+            } else {
+                reach.fold(f64::NEG_INFINITY, f64::max)
+            };
+            margins[*m] += best - self.base[*m][*t];
         }
         margins.iter().sum::<f64>() / margins.len() as f64
     }
@@ -217,10 +292,20 @@ pub fn search(s: &Search, q: &Query<'_>) -> Counterfactual {
         }
     };
     let features: Vec<usize> = q.features.iter().copied().take(VARIED).collect();
+    let mut row = q.x.to_vec();
     let mut best: Option<Flip> = None;
+    // The calibrators are monotone in the margin, so a bound that does not flip rules a
+    // feature (or a pair) out exactly.
+    let reachable = |r: &Reduced| flips((q.calibrate)(r.bound(malicious)));
     for &f in &features {
+        let reduced = s.reduce(q.x, &[f], &base);
+        if !reachable(&reduced) {
+            continue;
+        }
         for (v, cost) in s.candidates(f, q.x[f], q.scale[f], SINGLE) {
-            let p = (q.calibrate)(s.margin(&base, q.x, &[(f, v)]));
+            row[f] = v;
+            let p = (q.calibrate)(reduced.margin(&row));
+            row[f] = q.x[f];
             if flips(p) {
                 if best.as_ref().is_none_or(|b| cost < b.0) {
                     best = Some((cost, vec![(f, v)], p));
@@ -232,13 +317,21 @@ pub fn search(s: &Search, q: &Query<'_>) -> Counterfactual {
     if best.is_none() {
         for (i, &a) in features.iter().enumerate() {
             for &b in &features[i + 1..] {
+                let reduced = s.reduce(q.x, &[a, b], &base);
+                if !reachable(&reduced) {
+                    continue;
+                }
                 for (va, ca) in s.candidates(a, q.x[a], q.scale[a], PAIRED) {
                     for (vb, cb) in s.candidates(b, q.x[b], q.scale[b], PAIRED) {
                         let cost = ca + cb;
                         if best.as_ref().is_some_and(|x| cost >= x.0) {
                             continue;
                         }
-                        let p = (q.calibrate)(s.margin(&base, q.x, &[(a, va), (b, vb)]));
+                        row[a] = va;
+                        row[b] = vb;
+                        let p = (q.calibrate)(reduced.margin(&row));
+                        row[a] = q.x[a];
+                        row[b] = q.x[b];
                         if flips(p) {
                             best = Some((cost, vec![(a, va), (b, vb)], p));
                         }

@@ -83,11 +83,29 @@ impl<'m> Explaining<'m> {
             .score(records, file, self.model.spec.flags.alpha)?;
         let (x, _) = self.model.encoder.encode_all(records);
         let w = self.model.encoder.width();
+        // TreeSHAP for the whole batch at once: rows that share a tree's decisions share its
+        // contributions.
+        let members: Vec<Vec<f64>> = self
+            .members
+            .iter()
+            .map(|e| e.contributions_batch(&x))
+            .collect();
+        let head = self.head.contributions_batch(&x);
+        let member_stride = self.members.first().map_or(0, |e| e.width());
+        let head_stride = self.head.width() * self.head.forest.num_class;
         Ok(records
             .par_iter()
             .zip(scores.par_iter())
             .zip(x.par_chunks(w))
-            .map(|((r, s), row)| self.package(r, s, row, file))
+            .enumerate()
+            .map(|(i, ((r, s), row))| {
+                let member_phi = members
+                    .iter()
+                    .map(|m| m[i * member_stride..i * member_stride + w].to_vec())
+                    .collect();
+                let head_phi = &head[i * head_stride..(i + 1) * head_stride];
+                self.package(r, s, row, (member_phi, head_phi), file)
+            })
             .collect())
     }
 
@@ -108,16 +126,20 @@ impl<'m> Explaining<'m> {
             .collect()
     }
 
-    fn package(&self, r: &Record, s: &Score, row: &[f64], file: &str) -> EvidencePackage {
+    /// One package; `phi` holds each member's contributions (features only) and the category
+    /// head's (per class, features then bias).
+    fn package(
+        &self,
+        r: &Record,
+        s: &Score,
+        row: &[f64],
+        phi: (Vec<Vec<f64>>, &[f64]),
+        file: &str,
+    ) -> EvidencePackage {
         let model = self.model;
         let n = model.encoder.width();
         let features = self.features(r);
-        let member_phi: Vec<Vec<f64>> = self
-            .members
-            .iter()
-            .map(|e| e.contributions(row)[..n].to_vec())
-            .collect();
-        let head_phi = self.head.contributions(row);
+        let (member_phi, head_phi) = phi;
         let p = s.p_malicious.get();
         let label = s.verdict();
         let attack = s
@@ -139,7 +161,7 @@ impl<'m> Explaining<'m> {
         let hypotheses = hypotheses::hypotheses(&Inputs {
             classes: &model.spec.category_head.classes,
             probs: &s.categories,
-            head_phi: &head_phi,
+            head_phi,
             features: &features,
             ood_score: s.ood_score,
             ood_level: model.spec.flags.ood_quantile,

@@ -1,5 +1,5 @@
 //! Exact path-dependent TreeSHAP (Lundberg et al. 2020), as LightGBM's `pred_contrib` computes
-//! it, in O(leaves × path length) per tree and row.
+//! it, in O(leaves × path length) per tree and distinct decision pattern.
 //!
 //! For a leaf whose path splits on the unique features `F` (|F| = m) with zero fractions `z`
 //! (share of training rows that took the path at the feature's splits, multiplied over repeated
@@ -11,10 +11,17 @@
 //!
 //! with `A(O) = Σ_{S⊆O} w(|S|, m) · Π_{j∈F\S} z_j` and the Shapley weight
 //! `w(s, m) = s!(m−s−1)!/m!`. `A` depends on the row only through the bit pattern `O`, so it is
-//! tabulated once per leaf for all `2^m` patterns (the idea of FastTreeSHAP v2, Yang 2021); a
-//! row then costs one pattern and `m` table reads per leaf. Leaves with more than
-//! [`MAX_TABULATED`] unique features fall back to the recursive algorithm for their tree
-//! ([`reference`]).
+//! tabulated once per leaf for all `2^m` patterns (the idea of FastTreeSHAP v2, Yang 2021).
+//!
+//! Layout: a row's decisions at a tree's internal nodes form one 64-bit word; a leaf stores
+//! which nodes lie on its path, which way the path goes there, and per feature the nodes that
+//! split on it, so a row's pattern at a leaf is a few AND operations. And since a tree's
+//! contributions depend on the row only through that word, a batch computes them once per
+//! distinct word and adds them to every row that shares it: alerts arrive in bursts of
+//! near-identical rows, which then cost one decision walk each.
+//!
+//! Trees with more than 64 internal nodes, or a leaf with more than [`MAX_TABULATED`] unique
+//! features on its path, use the recursive algorithm ([`reference`]) instead.
 
 use rayon::prelude::*;
 
@@ -22,20 +29,27 @@ use arbiter_model::forest::{Forest, Tree};
 
 /// Longest unique path tabulated (2^18 entries, 2 MiB, for such a leaf).
 pub const MAX_TABULATED: usize = 18;
+/// Largest number of internal nodes whose decisions fit one word.
+const MAX_NODES: usize = 64;
 
-#[derive(Debug, Clone)]
+/// One feature on one leaf's path.
+#[derive(Debug, Clone, Copy)]
 struct Slot {
     feature: usize,
-    /// `(1 − z)/z`.
-    scale: f64,
-    /// Range in `TreeShap::conds`: the splits on this feature the row must follow.
-    conds: std::ops::Range<usize>,
+    /// The path's nodes that split on this feature.
+    nodes: u64,
+    /// `v · (1 − z)/z` for the leaf's value `v` and the feature's zero fraction `z`.
+    weight: f64,
 }
 
 #[derive(Debug, Clone)]
 struct Leaf {
     value: f64,
-    slots: Vec<Slot>,
+    /// Range of this leaf's features in `TreeShap::slots`.
+    slots: std::ops::Range<usize>,
+    /// Nodes on the path, and at which of them the path goes left.
+    path: u64,
+    left: u64,
     /// Offset of this leaf's `2^m` table in `TreeShap::table`.
     table: usize,
 }
@@ -45,9 +59,10 @@ struct Leaf {
 struct TreeShap {
     expected: f64,
     leaves: Vec<Leaf>,
-    /// (internal node, goes left).
-    conds: Vec<(usize, bool)>,
+    slots: Vec<Slot>,
     table: Vec<f64>,
+    /// The distinct features the tree splits on: the only contributions it can change.
+    features: Vec<usize>,
     fallback: bool,
 }
 
@@ -92,55 +107,64 @@ fn tabulate(z: &[f64]) -> Vec<f64> {
     out
 }
 
+/// Per leaf, its path from the root as (node, goes left), leaves in index order.
+fn paths(tree: &Tree) -> Vec<Vec<(usize, bool)>> {
+    let mut stack: Vec<(i32, Vec<(usize, bool)>)> = vec![(0, Vec::new())];
+    let mut out: Vec<(usize, Vec<(usize, bool)>)> = Vec::new();
+    while let Some((node, path)) = stack.pop() {
+        if node < 0 {
+            out.push((!node as usize, path));
+            continue;
+        }
+        let n = node as usize;
+        let mut l = path.clone();
+        l.push((n, true));
+        let mut r = path;
+        r.push((n, false));
+        stack.push((tree.right[n], r));
+        stack.push((tree.left[n], l));
+    }
+    out.sort_by_key(|p| p.0);
+    out.into_iter().map(|p| p.1).collect()
+}
+
 impl TreeShap {
     fn new(tree: &Tree) -> TreeShap {
+        let mut features = tree.split_feature[..tree.num_leaves.saturating_sub(1)].to_vec();
+        features.sort_unstable();
+        features.dedup();
         let mut t = TreeShap {
             expected: tree.expected_value(),
             leaves: Vec::new(),
-            conds: Vec::new(),
+            slots: Vec::new(),
             table: Vec::new(),
-            fallback: false,
+            features,
+            fallback: tree.num_leaves - 1 > MAX_NODES,
         };
-        if tree.num_leaves <= 1 {
+        if tree.num_leaves <= 1 || t.fallback {
             return t;
         }
-        // Depth-first walk collecting, per leaf, its path as (node, goes_left).
-        let mut stack: Vec<(i32, Vec<(usize, bool)>)> = vec![(0, Vec::new())];
-        let mut paths: Vec<(usize, Vec<(usize, bool)>)> = Vec::new();
-        while let Some((node, path)) = stack.pop() {
-            if node < 0 {
-                paths.push((!node as usize, path));
-                continue;
-            }
-            let n = node as usize;
-            let mut l = path.clone();
-            l.push((n, true));
-            let mut r = path;
-            r.push((n, false));
-            stack.push((tree.right[n], r));
-            stack.push((tree.left[n], l));
-        }
-        paths.sort_by_key(|p| p.0);
-        for (leaf, path) in paths {
-            let mut features: Vec<usize> = Vec::new();
+        for (leaf, path) in paths(tree).into_iter().enumerate() {
+            let mut unique: Vec<usize> = Vec::new();
             for &(node, _) in &path {
                 let f = tree.split_feature[node];
-                if !features.contains(&f) {
-                    features.push(f);
+                if !unique.contains(&f) {
+                    unique.push(f);
                 }
             }
-            if features.len() > MAX_TABULATED {
+            if unique.len() > MAX_TABULATED {
                 t.fallback = true;
                 t.leaves.clear();
+                t.slots.clear();
                 t.table.clear();
-                t.conds.clear();
                 return t;
             }
-            let mut slots = Vec::with_capacity(features.len());
-            let mut z = Vec::with_capacity(features.len());
-            for &f in &features {
-                let start = t.conds.len();
+            let first = t.slots.len();
+            let value = tree.leaf_value[leaf];
+            let mut z = Vec::with_capacity(unique.len());
+            for &f in &unique {
                 let mut zero = 1.0;
+                let mut nodes = 0u64;
                 for &(node, left) in path.iter().filter(|(n, _)| tree.split_feature[*n] == f) {
                     let child = if left {
                         tree.left[node]
@@ -148,57 +172,109 @@ impl TreeShap {
                         tree.right[node]
                     };
                     zero *= tree.count(child) / tree.count(node as i32);
-                    t.conds.push((node, left));
+                    nodes |= 1 << node;
                 }
                 z.push(zero);
-                slots.push(Slot {
+                t.slots.push(Slot {
                     feature: f,
-                    scale: (1.0 - zero) / zero,
-                    conds: start..t.conds.len(),
+                    nodes,
+                    weight: value * (1.0 - zero) / zero,
                 });
             }
             let offset = t.table.len();
             t.table.extend(tabulate(&z));
             t.leaves.push(Leaf {
-                value: tree.leaf_value[leaf],
-                slots,
+                value,
+                slots: first..t.slots.len(),
+                path: path.iter().fold(0, |acc, &(n, _)| acc | 1 << n),
+                left: path
+                    .iter()
+                    .filter(|p| p.1)
+                    .fold(0, |acc, &(n, _)| acc | 1 << n),
                 table: offset,
             });
         }
         t
     }
 
-    fn add(&self, tree: &Tree, x: &[f64], phi: &mut [f64], left: &mut Vec<bool>) {
-        *phi.last_mut().expect("bias slot") += self.expected;
-        if tree.num_leaves <= 1 {
-            return;
+    /// The row's decision at every internal node, bit `n` set when it goes left at node `n`.
+    fn decisions(tree: &Tree, x: &[f64]) -> u64 {
+        let mut bits = 0u64;
+        for n in 0..tree.num_leaves - 1 {
+            if tree.goes_left(n, x[tree.split_feature[n]]) {
+                bits |= 1 << n;
+            }
         }
-        if self.fallback {
-            reference::tree_shap(tree, x, phi);
-            return;
-        }
-        left.clear();
-        left.extend((0..tree.num_leaves - 1).map(|n| tree.goes_left(n, x[tree.split_feature[n]])));
+        bits
+    }
+
+    /// Adds the contributions of a row with decisions `bits` to `phi` (not the expected value).
+    fn add(&self, bits: u64, phi: &mut [f64]) {
         for leaf in &self.leaves {
+            let away = (bits ^ leaf.left) & leaf.path;
+            let slots = &self.slots[leaf.slots.clone()];
             let mut pattern = 0usize;
-            for (k, slot) in leaf.slots.iter().enumerate() {
-                if self.conds[slot.conds.clone()]
-                    .iter()
-                    .all(|&(n, l)| left[n] == l)
-                {
-                    pattern |= 1 << k;
-                }
+            for (k, slot) in slots.iter().enumerate() {
+                pattern |= usize::from(away & slot.nodes == 0) << k;
             }
             let table = &self.table[leaf.table..];
             let outside = leaf.value * table[pattern];
-            for (k, slot) in leaf.slots.iter().enumerate() {
+            for (k, slot) in slots.iter().enumerate() {
                 if pattern & (1 << k) != 0 {
-                    phi[slot.feature] += leaf.value * slot.scale * table[pattern & !(1 << k)];
+                    phi[slot.feature] += slot.weight * table[pattern & !(1 << k)];
                 } else {
                     phi[slot.feature] -= outside;
                 }
             }
         }
+    }
+}
+
+/// One tree's contributions for a batch: per distinct decision word, one value per feature the
+/// tree splits on, and for each row the index of its word.
+struct Groups {
+    of_row: Vec<u32>,
+    phi: Vec<f64>,
+}
+
+impl TreeShap {
+    fn groups(&self, tree: &Tree, x: &[f64], f: usize, w: usize) -> Groups {
+        let rows = x.len() / f;
+        if tree.num_leaves <= 1 {
+            return Groups {
+                of_row: Vec::new(),
+                phi: Vec::new(),
+            };
+        }
+        let row = |r: usize| &x[r * f..(r + 1) * f];
+        let mut keyed: Vec<(u64, usize)> = if self.fallback {
+            // No shared word: every row is its own group.
+            (0..rows).map(|r| (r as u64, r)).collect()
+        } else {
+            let mut k: Vec<(u64, usize)> = (0..rows)
+                .map(|r| (TreeShap::decisions(tree, row(r)), r))
+                .collect();
+            k.sort_unstable();
+            k
+        };
+        let mut of_row = vec![0u32; rows];
+        let mut phi = Vec::new();
+        let mut scratch = vec![0.0; w];
+        for (g, group) in keyed.chunk_by_mut(|a, b| a.0 == b.0).enumerate() {
+            for &j in &self.features {
+                scratch[j] = 0.0;
+            }
+            if self.fallback {
+                reference::tree_shap(tree, row(group[0].1), &mut scratch);
+            } else {
+                self.add(group[0].0, &mut scratch);
+            }
+            phi.extend(self.features.iter().map(|&j| scratch[j]));
+            for &(_, r) in group.iter() {
+                of_row[r] = g as u32;
+            }
+        }
+        Groups { of_row, phi }
     }
 }
 
@@ -223,22 +299,63 @@ impl Explainer {
     /// Contributions of one row in LightGBM's `pred_contrib` layout: for each class, one value
     /// per feature then the expected value; they sum to the raw score.
     pub fn contributions(&self, x: &[f64]) -> Vec<f64> {
+        self.contributions_batch(x)
+    }
+
+    /// Contributions of every row of a row-major matrix, each row laid out as
+    /// [`Explainer::contributions`] returns it. Trees run in parallel, each computing its
+    /// contributions once per distinct decision word; rows then add them up in tree order, so
+    /// the result is the same, bit for bit, whatever the batch or the number of threads.
+    pub fn contributions_batch(&self, x: &[f64]) -> Vec<f64> {
+        let f = self.forest.num_features.max(1);
+        let rows = x.len() / f;
         let w = self.width();
-        let mut out = vec![0.0; w * self.forest.num_class];
-        let mut scratch = Vec::new();
-        for (t, (tree, shap)) in self.forest.trees.iter().zip(&self.trees).enumerate() {
-            let class = t % self.forest.num_class;
-            shap.add(tree, x, &mut out[class * w..(class + 1) * w], &mut scratch);
-        }
+        let stride = w * self.forest.num_class;
+        let groups: Vec<Groups> = self
+            .forest
+            .trees
+            .par_iter()
+            .zip(&self.trees)
+            .map(|(tree, shap)| shap.groups(tree, x, f, w))
+            .collect();
+        let mut out = vec![0.0; rows * stride];
+        out.par_chunks_mut(stride).enumerate().for_each(|(r, o)| {
+            for (t, (shap, g)) in self.trees.iter().zip(&groups).enumerate() {
+                let base = (t % self.forest.num_class) * w;
+                o[base + w - 1] += shap.expected;
+                if g.of_row.is_empty() {
+                    continue;
+                }
+                let k = shap.features.len();
+                let phi = &g.phi[g.of_row[r] as usize * k..][..k];
+                for (&j, v) in shap.features.iter().zip(phi) {
+                    o[base + j] += v;
+                }
+            }
+        });
         out
     }
 
-    /// Contributions of every row of a row-major matrix, in parallel.
-    pub fn contributions_batch(&self, x: &[f64]) -> Vec<f64> {
-        let f = self.forest.num_features;
-        x.par_chunks(f)
-            .flat_map_iter(|row| self.contributions(row))
-            .collect()
+    /// How much a batch shares: over the tabulated trees, (distinct decision words, rows ×
+    /// trees) for the rows of `x` taken as one block.
+    pub fn sharing(&self, x: &[f64]) -> (usize, usize) {
+        let f = self.forest.num_features.max(1);
+        let rows = x.len() / f;
+        let (mut distinct, mut total) = (0, 0);
+        for (tree, shap) in self.forest.trees.iter().zip(&self.trees) {
+            if tree.num_leaves <= 1 || shap.fallback {
+                continue;
+            }
+            let mut words: Vec<u64> = x
+                .chunks(f)
+                .map(|row| TreeShap::decisions(tree, row))
+                .collect();
+            words.sort_unstable();
+            words.dedup();
+            distinct += words.len();
+            total += rows;
+        }
+        (distinct, total)
     }
 
     /// Memory held by the tables, in bytes.

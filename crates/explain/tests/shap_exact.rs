@@ -171,3 +171,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_batch_gives_every_row_exactly_the_contributions_it_gets_alone() {
+    let fx = fixture();
+    let e = Explainer::new(Forest::parse(&fx.head).unwrap());
+    let stride = e.width() * e.forest.num_class;
+    // Duplicate rows so that the batch shares decision words between rows.
+    let mut x = fx.x.clone();
+    x.extend_from_slice(&fx.x[..fx.width * 50]);
+    let batch = e.contributions_batch(&x);
+    for (i, row) in x.chunks(fx.width).enumerate() {
+        let alone = e.contributions(row);
+        assert_eq!(
+            alone.as_slice(),
+            &batch[i * stride..(i + 1) * stride],
+            "row {i}"
+        );
+    }
+}

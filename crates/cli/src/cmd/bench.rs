@@ -54,16 +54,16 @@ struct Report {
 }
 
 #[derive(Serialize)]
-struct Machine {
-    cpu: String,
-    logical_cpus: usize,
-    memory_gib: Option<f64>,
-    os: String,
-    arbiter: String,
-    profile: String,
+pub struct Machine {
+    pub cpu: String,
+    pub logical_cpus: usize,
+    pub memory_gib: Option<f64>,
+    pub os: String,
+    pub arbiter: String,
+    pub profile: String,
 }
 
-fn first_line_with(path: &str, key: &str) -> Option<String> {
+pub fn first_line_with(path: &str, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     text.lines()
         .find(|l| l.starts_with(key))
@@ -71,11 +71,11 @@ fn first_line_with(path: &str, key: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_string())
 }
 
-fn kib(v: Option<String>) -> Option<f64> {
+pub fn kib(v: Option<String>) -> Option<f64> {
     v?.split_whitespace().next()?.parse::<f64>().ok()
 }
 
-fn machine() -> Machine {
+pub fn machine() -> Machine {
     Machine {
         cpu: first_line_with("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown".into()),
         logical_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
