@@ -246,3 +246,59 @@ fn a_schema_with_other_features_is_refused_for_scoring() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn explain_writes_one_evidence_package_per_row_and_text_for_a_terminal() {
+    let out = path("packages.ndjson");
+    ok(&[
+        "explain",
+        "--model",
+        &path("bundle"),
+        "--data",
+        &path("scn/test.csv"),
+        "--out",
+        &out,
+        "--skip",
+        "100",
+        "--limit",
+        "40",
+        "--cases",
+        &path("scn/train.csv"),
+    ]);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 40);
+    // After --skip 100, the first package is data row 101: line 102 under the header.
+    assert_eq!(lines[0]["source"]["line"], 102);
+    for p in &lines {
+        assert_eq!(p["schema_version"], "1.0");
+        assert!(!p["drivers"].as_array().unwrap().is_empty());
+        assert!(!p["similar_cases"]["cases"].as_array().unwrap().is_empty());
+    }
+    let text = ok(&[
+        "explain",
+        "--model",
+        &path("bundle"),
+        "--data",
+        &path("scn/test.csv"),
+        "--out",
+        "-",
+        "--format",
+        "text",
+        "--limit",
+        "1",
+    ]);
+    for part in [
+        "WHY",
+        "CHECK",
+        "drivers",
+        "hypotheses",
+        "counterfactual",
+        "falsify",
+    ] {
+        assert!(text.contains(part), "no {part} in:\n{text}");
+    }
+}

@@ -14,12 +14,16 @@ pub fn text(p: &EvidencePackage) -> String {
     let _ = writeln!(s, "== {} ({}:{})", p.alert_id, p.source.file, p.source.line);
     let _ = writeln!(s, "WHY    {}", p.summary.why);
     let _ = writeln!(s, "CHECK  {}", p.summary.check_next);
+    let (lo, hi) = (prob(v.interval[0]), prob(v.interval[1]));
+    let members = if lo == hi {
+        format!("members all {lo}")
+    } else {
+        format!("members {lo} to {hi}")
+    };
     let _ = writeln!(
         s,
-        "score  p(malicious) {} [members {}–{}], conformal set {{{}}} at α={}, OOD {:.2}, stability {:.2}",
+        "score  p(malicious) {} [{members}], conformal set {{{}}} at α={}, OOD {:.2}, stability {:.2}",
         prob(v.p_malicious),
-        prob(v.interval[0]),
-        prob(v.interval[1]),
         v.conformal_set
             .iter()
             .map(|x| format!("{x:?}").to_lowercase())

@@ -299,7 +299,29 @@ impl Explainer {
     /// Contributions of one row in LightGBM's `pred_contrib` layout: for each class, one value
     /// per feature then the expected value; they sum to the raw score.
     pub fn contributions(&self, x: &[f64]) -> Vec<f64> {
-        self.contributions_batch(x)
+        let w = self.width();
+        let mut out = vec![0.0; w * self.forest.num_class];
+        let mut phi = vec![0.0; w];
+        for (t, (tree, shap)) in self.forest.trees.iter().zip(&self.trees).enumerate() {
+            let base = (t % self.forest.num_class) * w;
+            out[base + w - 1] += shap.expected;
+            if tree.num_leaves <= 1 {
+                continue;
+            }
+            // As in a batch: the tree's contributions on their own, then added in tree order.
+            for &j in &shap.features {
+                phi[j] = 0.0;
+            }
+            if shap.fallback {
+                reference::tree_shap(tree, x, &mut phi);
+            } else {
+                shap.add(TreeShap::decisions(tree, x), &mut phi);
+            }
+            for &j in &shap.features {
+                out[base + j] += phi[j];
+            }
+        }
+        out
     }
 
     /// Contributions of every row of a row-major matrix, each row laid out as

@@ -123,6 +123,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
         }))
     })?;
+    eprintln!("… Arbiter, one thread, one row at a time …");
+    let (_, alone) = timed(args.repeats, || {
+        one.install(|| {
+            for e in &explainers {
+                for row in x.chunks(n) {
+                    std::hint::black_box(e.contributions(row));
+                }
+            }
+        });
+        Ok(())
+    })?;
     let threads = rayon::current_num_threads();
     eprintln!("… Arbiter, {threads} threads …");
     let (_, all) = timed(args.repeats, || {
@@ -178,8 +189,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "LightGBM pred_contrib, one thread (the baseline)".into(),
                 lightgbm,
             ),
-            timing("Arbiter TreeSHAP, one thread".into(), single),
-            timing(format!("Arbiter TreeSHAP, {threads} threads"), all),
+            timing(
+                "Arbiter TreeSHAP, one thread, one row at a time (nothing shared between rows)"
+                    .into(),
+                alone,
+            ),
+            timing(
+                "Arbiter TreeSHAP, one thread, the rows as one batch".into(),
+                single,
+            ),
+            timing(
+                format!("Arbiter TreeSHAP, {threads} threads, the rows as one batch"),
+                all,
+            ),
         ],
         package_rows: packages,
         package_seconds,

@@ -1,7 +1,13 @@
 //! `arbiter demo`: the README's main job on a fresh machine, no datasets needed.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
+use anyhow::Context;
+use arbiter_core::EvidencePackage;
+use arbiter_explain::{CaseStore, Explaining, render};
+use arbiter_ingest::{OnError, load};
 use arbiter_model::Model;
 
 use super::OnErrorArg;
@@ -22,7 +28,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let model_dir = args.dir.join("bundle");
     let report = args.dir.join("report");
     println!(
-        "== 1/4 generate: SYNTHETIC scenario {} (seed {})",
+        "== 1/5 generate: SYNTHETIC scenario {} (seed {})",
         args.scenario, args.seed
     );
     super::generate::run(super::generate::Args {
@@ -35,7 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         gaps: Some(0.03),
         list: false,
     })?;
-    println!("\n== 2/4 train");
+    println!("\n== 2/5 train");
     let train = super::train::Args {
         schema: data.join("schema.yaml"),
         data: vec![data.join("train.csv")],
@@ -51,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         on_error: OnErrorArg::Fail,
     };
     super::train::run(train)?;
-    println!("\n== 3/4 score");
+    println!("\n== 3/5 score");
     super::score::run(super::score::Args {
         model: model_dir.clone(),
         data: data.join("test.csv"),
@@ -61,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         batch: 8192,
         on_error: OnErrorArg::Fail,
     })?;
-    println!("\n== 4/4 eval");
+    println!("\n== 4/5 eval");
     let model = Model::load(&model_dir)?;
     let eval_args = super::eval::Args {
         model: model_dir.clone(),
@@ -75,8 +81,52 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let e = super::eval::evaluate(&model, &eval_args)?;
     arbiter_eval::write(&e, &report)?;
     super::eval::print_summary(&e);
+    println!("\n== 5/5 explain: an evidence package per alert, past cases from train.csv");
+    let packages = args.dir.join("packages.ndjson");
+    let examples = explain(&model, &data, &packages)?;
+    for p in &examples {
+        println!("\n{}", render::text(p));
+    }
     println!("bundle {}", model.id);
     println!("scores: {}", args.dir.join("scores.ndjson").display());
     println!("report: {}", report.join("report.md").display());
+    println!("evidence packages: {}", packages.display());
     Ok(())
+}
+
+/// Writes every test row's package and returns two to show: the first confident malicious
+/// verdict and the first flagged one.
+fn explain(model: &Model, data: &Path, out: &Path) -> anyhow::Result<Vec<EvidencePackage>> {
+    let read = |name: &str| {
+        load(
+            &model.schema,
+            &data.join(name),
+            OnError::Fail,
+            &mut |_, _| {},
+        )
+        .map(|d| d.records)
+        .with_context(|| format!("reading {name}"))
+    };
+    let past = read("train.csv")?;
+    let store = CaseStore::new(model, "train.csv", "train.csv", &past);
+    let explaining = Explaining::new(model, Some(store))?;
+    let test = read("test.csv")?;
+    let mut w = BufWriter::new(
+        File::create(out).with_context(|| format!("cannot create {}", out.display()))?,
+    );
+    let (mut confident, mut flagged) = (None, None);
+    for chunk in test.chunks(2048) {
+        for p in explaining.explain(chunk, "test.csv")? {
+            serde_json::to_writer(&mut w, &p)?;
+            w.write_all(b"\n")?;
+            let f = &p.uncertainty.flags;
+            if confident.is_none() && f.is_empty() && p.verdict.p_malicious > 0.95 {
+                confident = Some(p);
+            } else if flagged.is_none() && !f.is_empty() {
+                flagged = Some(p);
+            }
+        }
+    }
+    w.flush()?;
+    Ok(confident.into_iter().chain(flagged).collect())
 }

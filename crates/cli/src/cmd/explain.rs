@@ -41,7 +41,10 @@ pub struct Args {
     pub cases: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
-    /// Explain only the first N rows
+    /// Skip the first N rows (they are still read and checked)
+    #[arg(long, default_value_t = 0)]
+    pub skip: usize,
+    /// Explain only N rows (after --skip)
     #[arg(long)]
     pub limit: Option<usize>,
     #[arg(long, default_value_t = 2048)]
@@ -85,6 +88,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut done = 0usize;
     let limit = args.limit.unwrap_or(usize::MAX);
+    let mut skipped = 0usize;
+    while skipped < args.skip {
+        let chunk = source.next_chunk(args.batch.max(1).min(args.skip - skipped))?;
+        if chunk.is_empty() {
+            break;
+        }
+        skipped += chunk.len();
+    }
     while done < limit {
         let chunk = source.next_chunk(args.batch.max(1).min(limit - done))?;
         if chunk.is_empty() {
