@@ -192,3 +192,80 @@ pub struct Provenance {
     /// How the drivers were computed.
     pub method: String,
 }
+
+impl EvidencePackage {
+    /// A package that carries a verdict and nothing else: what a policy reads when it is
+    /// tested or exercised without a model (policy `tests:`, property tests). Every
+    /// explanation field is empty and says so.
+    pub fn verdict_only(
+        alert_id: &str,
+        label: Verdict,
+        p_malicious: f64,
+        category: Option<&str>,
+        flags: Vec<Flag>,
+    ) -> EvidencePackage {
+        let none = "not explained: a verdict-only package".to_string();
+        EvidencePackage {
+            schema_version: EVIDENCE_SCHEMA_VERSION.to_string(),
+            alert_id: alert_id.to_string(),
+            source: RowSource {
+                file: alert_id.to_string(),
+                line: 1,
+            },
+            ids: BTreeMap::new(),
+            time: None,
+            verdict: VerdictSummary {
+                label,
+                p_malicious,
+                interval: [p_malicious, p_malicious],
+                conformal_set: vec![label],
+                alpha: 0.1,
+                category: category.map(str::to_string),
+                category_p: p_malicious,
+            },
+            uncertainty: Uncertainty {
+                flags,
+                ood_score: 0.0,
+                member_spread: 0.0,
+                stability: 1.0,
+            },
+            summary: Summary {
+                why: none.clone(),
+                check_next: none.clone(),
+            },
+            drivers: Vec::new(),
+            hypotheses: Vec::new(),
+            counterfactual: Counterfactual {
+                found: false,
+                changes: Vec::new(),
+                flips_to: None,
+                p_after: None,
+                statement: none.clone(),
+            },
+            falsify: Falsification {
+                field: None,
+                check: none.clone(),
+                because: none.clone(),
+            },
+            similar_cases: SimilarCases {
+                representation: none.clone(),
+                store: None,
+                cases: Vec::new(),
+                note: Some(none.clone()),
+            },
+            provenance: Provenance {
+                bundle: String::new(),
+                schema: String::new(),
+                calibration: String::new(),
+                features_expected: 0,
+                features_present: 0,
+                missing: Vec::new(),
+                unseen_values: Vec::new(),
+                not_model_inputs: Vec::new(),
+                window: None,
+                method: none,
+            },
+            observed_label: None,
+        }
+    }
+}
