@@ -1,0 +1,74 @@
+//! Versioned schema migrations, applied in order, each in its own transaction. A database
+//! newer than this binary (a version it does not know) is refused rather than guessed at.
+
+/// `(version, what it does, SQL)`. Append only: never edit a released migration.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "alerts, packages, decisions, cases, feedback, state",
+    r#"
+CREATE TABLE alerts (
+    id          INTEGER PRIMARY KEY,
+    key         TEXT NOT NULL UNIQUE,
+    alert_id    TEXT NOT NULL,
+    source_file TEXT NOT NULL,
+    source_line INTEGER NOT NULL,
+    time        TEXT,
+    received_at TEXT NOT NULL,
+    bundle      TEXT,
+    p_malicious REAL,
+    verdict     TEXT,
+    category    TEXT,
+    flags       TEXT NOT NULL,          -- JSON array of flag names
+    risk        REAL NOT NULL,
+    tier        TEXT NOT NULL,
+    action      TEXT,
+    state       TEXT NOT NULL,
+    case_id     INTEGER NOT NULL REFERENCES cases(id)
+);
+CREATE INDEX alerts_queue ON alerts(state, tier, risk DESC);
+CREATE INDEX alerts_alert_id ON alerts(alert_id);
+CREATE TABLE packages (
+    alert          INTEGER PRIMARY KEY REFERENCES alerts(id),
+    schema_version TEXT NOT NULL,
+    json           TEXT NOT NULL
+);
+CREATE TABLE decisions (
+    id          INTEGER PRIMARY KEY,
+    alert       INTEGER NOT NULL REFERENCES alerts(id),
+    kind        TEXT NOT NULL,
+    tier        TEXT NOT NULL,
+    action      TEXT,
+    reasons     TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    time        TEXT NOT NULL,
+    audit_index INTEGER,
+    reason_code TEXT,
+    note        TEXT
+);
+CREATE INDEX decisions_alert ON decisions(alert);
+CREATE TABLE cases (
+    id          INTEGER PRIMARY KEY,
+    key         TEXT NOT NULL,
+    opened_at   TEXT NOT NULL,
+    last_seen   TEXT NOT NULL,
+    count       INTEGER NOT NULL,
+    new_pattern INTEGER NOT NULL
+);
+CREATE INDEX cases_key ON cases(key, id DESC);
+CREATE TABLE feedback (
+    id          INTEGER PRIMARY KEY,
+    alert       INTEGER NOT NULL REFERENCES alerts(id),
+    actor       TEXT NOT NULL,
+    time        TEXT NOT NULL,
+    label       TEXT,
+    reason_code TEXT NOT NULL,
+    note        TEXT,
+    feature     TEXT,
+    audit_index INTEGER
+);
+CREATE TABLE state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
+)];
