@@ -29,6 +29,12 @@ enum Command {
     Score(cmd::score::Args),
     /// Explain rows: one evidence package per alert (JSON, or text for a terminal)
     Explain(cmd::explain::Args),
+    /// Ingest, score, explain, decide by policy, audit and store alerts
+    Triage(cmd::triage::Args),
+    /// Check a policy file or run its embedded tests
+    Policy(cmd::policy::Args),
+    /// Verify the audit log, prove entries, query what was decided about an entity
+    Audit(cmd::audit::Args),
     /// Evaluate a bundle on labelled test data: metrics, plots and the auto-close table
     Eval(cmd::eval::Args),
     /// Generate a scenario, train, score and evaluate it, and print the auto-close table
@@ -37,6 +43,8 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Measure TreeSHAP against LightGBM's pred_contrib, evidence packages/s and peak memory
     BenchExplain(cmd::bench_explain::Args),
+    /// Measure audit append rate (with and without fsync batching), verify and query time
+    BenchAudit(cmd::bench_audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -47,10 +55,14 @@ fn main() -> ExitCode {
         Command::Train(a) => cmd::train::run(a),
         Command::Score(a) => cmd::score::run(a),
         Command::Explain(a) => cmd::explain::run(a),
+        Command::Triage(a) => cmd::triage::run(a),
+        Command::Policy(a) => cmd::policy::run(a),
+        Command::Audit(a) => cmd::audit::run(a),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::BenchExplain(a) => cmd::bench_explain::run(a),
+        Command::BenchAudit(a) => cmd::bench_audit::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

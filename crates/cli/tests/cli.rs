@@ -302,3 +302,137 @@ fn explain_writes_one_evidence_package_per_row_and_text_for_a_terminal() {
         assert!(text.contains(part), "no {part} in:\n{text}");
     }
 }
+
+fn policy_file() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../policies/default.yaml")
+        .display()
+        .to_string()
+}
+
+fn sqlite_count(db: &str, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn triage_decides_audits_and_stores_every_alert_once_even_when_rerun() {
+    let db = path("triage/arbiter.db");
+    let run = || {
+        ok(&[
+            "triage",
+            "--model",
+            &path("bundle"),
+            "--policy",
+            &policy_file(),
+            "--data",
+            &path("scn/test.csv"),
+            "--db",
+            &db,
+        ])
+    };
+    let first = run();
+    assert!(first.contains("tiers"), "{first}");
+    let alerts = sqlite_count(&db, "SELECT COUNT(*) FROM alerts");
+    assert_eq!(alerts, 1500);
+    let decisions = sqlite_count(&db, "SELECT COUNT(*) FROM decisions");
+    assert_eq!(decisions, 1500);
+    // Every stored decision points at its audit entry.
+    assert_eq!(
+        sqlite_count(
+            &db,
+            "SELECT COUNT(*) FROM decisions WHERE audit_index IS NULL"
+        ),
+        0
+    );
+    // Nothing uncertain was automated.
+    assert_eq!(
+        sqlite_count(
+            &db,
+            "SELECT COUNT(*) FROM alerts WHERE tier = 'auto' AND flags != '[]'"
+        ),
+        0
+    );
+    let second = run();
+    assert!(second.contains("0 new, 1500 already stored"), "{second}");
+    assert_eq!(sqlite_count(&db, "SELECT COUNT(*) FROM alerts"), 1500);
+    assert_eq!(sqlite_count(&db, "SELECT COUNT(*) FROM decisions"), 1500);
+
+    let audit = path("triage/audit");
+    let verified = ok(&["audit", "--audit", &audit, "verify"]);
+    assert!(verified.to_lowercase().contains("ok"), "{verified}");
+    let first_alert: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT alert_id FROM alerts ORDER BY id LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let answer = ok(&[
+        "audit",
+        "--audit",
+        &audit,
+        "query",
+        "--entity",
+        &first_alert,
+    ]);
+    assert!(answer.contains("Decision"), "{answer}");
+}
+
+#[test]
+fn a_missed_scoring_deadline_sends_every_alert_to_an_analyst_never_to_automation() {
+    let db = path("deadline/arbiter.db");
+    ok(&[
+        "triage",
+        "--model",
+        &path("bundle"),
+        "--policy",
+        &policy_file(),
+        "--data",
+        &path("scn/test.csv"),
+        "--db",
+        &db,
+        "--deadline-ms",
+        "0",
+    ]);
+    assert_eq!(sqlite_count(&db, "SELECT COUNT(*) FROM alerts"), 1500);
+    assert_eq!(
+        sqlite_count(&db, "SELECT COUNT(*) FROM alerts WHERE tier = 'analyst'"),
+        1500
+    );
+    assert_eq!(
+        sqlite_count(
+            &db,
+            "SELECT COUNT(*) FROM decisions WHERE reasons LIKE '%model_timeout%'"
+        ),
+        1500
+    );
+}
+
+#[test]
+fn a_flipped_byte_in_the_audit_log_fails_verification_with_its_position() {
+    let db = path("tamper/arbiter.db");
+    ok(&[
+        "triage",
+        "--model",
+        &path("bundle"),
+        "--policy",
+        &policy_file(),
+        "--data",
+        &path("scn/test.csv"),
+        "--db",
+        &db,
+    ]);
+    let audit = work().root.join("tamper/audit");
+    let log = audit.join("entries.log");
+    let mut bytes = std::fs::read(&log).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&log, bytes).unwrap();
+    let out = arbiter(&["audit", "--audit", &audit.display().to_string(), "verify"]);
+    assert!(!out.status.success());
+    let said = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        said.contains("corrupt record: entry") && said.contains("byte"),
+        "{said}"
+    );
+}

@@ -1,14 +1,18 @@
 //! One module per subcommand, plus what they share.
 
+pub mod audit;
 pub mod bench;
+pub mod bench_audit;
 pub mod bench_explain;
 pub mod demo;
 pub mod eval;
 pub mod explain;
 pub mod generate;
+pub mod policy;
 pub mod score;
 pub mod split;
 pub mod train;
+pub mod triage;
 
 use std::path::Path;
 
