@@ -33,6 +33,8 @@ pub struct Args {
 #[derive(Serialize)]
 struct Report {
     machine: Machine,
+    /// Where the logs were written (a temporary directory unless `--work` was given).
+    work: String,
     entry_bytes: usize,
     single_entries: u64,
     single_per_second: f64,
@@ -140,6 +142,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let r = Report {
         machine: machine(),
+        work: args
+            .work
+            .as_ref()
+            .map_or("a temporary directory".into(), |w| w.display().to_string()),
         entry_bytes: serde_json::to_vec(&entry(0))?.len(),
         single_entries: args.single,
         single_per_second,
@@ -170,11 +176,11 @@ fn markdown(r: &Report) -> String {
     format!(
         "# Benchmark: audit log\n\n\
          Machine: {} · {} logical CPUs · {} GiB RAM · {} · arbiter {} ({} build).\n\n\
-         Entries shaped like `arbiter triage` decisions ({} bytes of JSON each), written to a \
-         temporary directory on the machine's disk.\n\n\
+         Entries shaped like `arbiter triage` decisions ({} bytes of JSON each), written to \
+         `{}` on the machine's disk.\n\n\
          | what | result |\n|---|---:|\n\
          | append, one fsync per entry ({} entries) | {:.0} entries/s |\n\
-         | append, one fsync per batch of {} ({} entries) | {:.0} entries/s ({:.0}× ) |\n\
+         | append, one fsync per batch of {} ({} entries) | {:.0} entries/s ({:.0}×) |\n\
          | log size on disk (entries, leaf hashes, index, checkpoints) | {:.0} MiB |\n\
          | `verify` of {} entries (every hash, root and signature) | {:.1} s |\n\
          | open the log of {} entries | {:.3} s |\n\
@@ -187,6 +193,7 @@ fn markdown(r: &Report) -> String {
         m.arbiter,
         m.profile,
         r.entry_bytes,
+        r.work,
         r.single_entries,
         r.single_per_second,
         r.batch,
