@@ -156,6 +156,7 @@ impl Search {
         let mut r = Reduced {
             search: self,
             base,
+            totals: base.iter().map(|b| b.iter().sum()).collect(),
             trees: Vec::new(),
             nodes: Vec::new(),
             leaves: Vec::new(),
@@ -184,6 +185,8 @@ struct Reduced<'s> {
     search: &'s Search,
     /// Per member and tree, the leaf value of the unchanged row.
     base: &'s [Vec<f64>],
+    /// Per member, the margin of the unchanged row (the sum of `base`).
+    totals: Vec<f64>,
     /// (member, tree, root node in `nodes`, its leaves in `leaves`).
     trees: Vec<(usize, usize, i32, std::ops::Range<usize>)>,
     /// (node in the original tree, left, right); children `< 0` are `!index` into `leaves`.
@@ -214,13 +217,9 @@ impl Reduced<'_> {
         }
     }
 
-    fn totals(&self) -> Vec<f64> {
-        self.base.iter().map(|b| b.iter().sum()).collect()
-    }
-
     /// Mean member margin with `row` (the row after the change).
     fn margin(&self, row: &[f64]) -> f64 {
-        let mut margins = self.totals();
+        let mut margins = self.totals.clone();
         for &(m, t, root, _) in &self.trees {
             let tree = &self.search.members[m].trees[t];
             let mut node = root;
@@ -242,7 +241,7 @@ impl Reduced<'_> {
     /// by one (a value cannot really take different sides in different trees), so this
     /// over-reaches; when even it does not flip the verdict, no value does.
     fn bound(&self, down: bool) -> f64 {
-        let mut margins = self.totals();
+        let mut margins = self.totals.clone();
         for (m, t, _, leaves) in &self.trees {
             let reach = self.leaves[leaves.clone()].iter().copied();
             let best = if down {

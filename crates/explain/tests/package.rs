@@ -48,7 +48,6 @@ fn fixture() -> &'static Fixture {
             .unwrap()
             .records
         };
-        let train_rows = read("train.csv");
         let data = load(
             &schema,
             &dir.path().join("train.csv"),
@@ -56,6 +55,7 @@ fn fixture() -> &'static Fixture {
             &mut |_, _| {},
         )
         .unwrap();
+        let train_rows = data.records.clone();
         let input = InputFile {
             name: "train.csv".into(),
             sha256: "synthetic".into(),

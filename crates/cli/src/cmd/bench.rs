@@ -75,6 +75,21 @@ pub fn kib(v: Option<String>) -> Option<f64> {
     v?.split_whitespace().next()?.parse::<f64>().ok()
 }
 
+impl Machine {
+    /// The line every benchmark report opens with.
+    pub fn line(&self) -> String {
+        format!(
+            "Machine: {} · {} logical CPUs · {} GiB RAM · {} · arbiter {} ({} build).",
+            self.cpu,
+            self.logical_cpus,
+            self.memory_gib.map_or("?".into(), |g| format!("{g:.0}")),
+            self.os,
+            self.arbiter,
+            self.profile
+        )
+    }
+}
+
 pub fn machine() -> Machine {
     Machine {
         cpu: first_line_with("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown".into()),
@@ -210,22 +225,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn markdown(r: &Report) -> String {
-    let m = &r.machine;
     let mut s = format!(
         "# Benchmark: training and scoring\n\n\
-         Machine: {} · {} logical CPUs · {} GiB RAM · {} · arbiter {} ({} build).\n\n\
+         {}\n\n\
          ## Training\n\n\
          {} rows of {}: read in {:.2} s, trained in {:.1} s (5 members × 100 trees, category \
          head, baseline, calibration, conformal, OOD references, novelty rehearsal, risk \
          control).\n\n\
          ## Scoring throughput on {} ({} rows, median of {} runs)\n\n\
          | what | seconds | rows/s | × single model |\n|---|---:|---:|---:|\n",
-        m.cpu,
-        m.logical_cpus,
-        m.memory_gib.map_or("?".into(), |g| format!("{g:.0}")),
-        m.os,
-        m.arbiter,
-        m.profile,
+        r.machine.line(),
         r.train_rows,
         r.train_file,
         r.read_train_seconds,

@@ -172,10 +172,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn markdown(r: &Report) -> String {
-    let m = &r.machine;
     format!(
         "# Benchmark: audit log\n\n\
-         Machine: {} · {} logical CPUs · {} GiB RAM · {} · arbiter {} ({} build).\n\n\
+         {}\n\n\
          Entries shaped like `arbiter triage` decisions ({} bytes of JSON each), written to \
          `{}` on the machine's disk.\n\n\
          | what | result |\n|---|---:|\n\
@@ -186,12 +185,7 @@ fn markdown(r: &Report) -> String {
          | open the log of {} entries | {:.3} s |\n\
          | query one entity (`alert-…`), {} hit(s) | {:.2} ms |\n\n\
          Peak resident memory of the whole run: {} MiB.\n",
-        m.cpu,
-        m.logical_cpus,
-        m.memory_gib.map_or("?".into(), |g| format!("{g:.0}")),
-        m.os,
-        m.arbiter,
-        m.profile,
+        r.machine.line(),
         r.entry_bytes,
         r.work,
         r.single_entries,

@@ -214,21 +214,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn markdown(r: &Report) -> String {
-    let m = &r.machine;
     let mut s = format!(
         "# Benchmark: explanations\n\n\
-         Machine: {} · {} logical CPUs · {} GiB RAM · {} · arbiter {} ({} build).\n\n\
+         {}\n\n\
          Bundle `{}`: {} members × {} trees over {} features.\n\n\
          ## Exact TreeSHAP for every member, {} rows of {}\n\n\
          Both sides compute the same values (largest difference over all {} contributions \
          compared: {:.1e}); each the median of {} timed runs after one warm-up, LightGBM first.\n\n\
          | what | seconds | rows/s | × LightGBM |\n|---|---:|---:|---:|\n",
-        m.cpu,
-        m.logical_cpus,
-        m.memory_gib.map_or("?".into(), |g| format!("{g:.0}")),
-        m.os,
-        m.arbiter,
-        m.profile,
+        r.machine.line(),
         r.bundle,
         r.members,
         r.trees_per_member,

@@ -250,10 +250,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 );
                 (p.into_iter().map(Some).collect::<Vec<_>>(), ModelStatus::Ok)
             }
-            Err(e) if timed_out => {
+            Err(_) if timed_out => {
                 breaker.record(Outcome::Timeout, now_ms());
                 sum.timeouts += fresh.len();
-                let _ = e;
                 (vec![None; fresh.len()], ModelStatus::Timeout)
             }
             Err(e) => {
