@@ -8,6 +8,17 @@ use std::path::{Path, PathBuf};
 /// Everything that can go wrong while opening, appending to, reading or proving from a log.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
+    /// Another process has the log open for writing (one writer at a time keeps the tree
+    /// consistent).
+    #[error(
+        "the audit log at {} is open for writing in another process (arbiter serve or triage): \
+         stop it, or go through its API",
+        dir.display()
+    )]
+    Locked {
+        /// The log directory.
+        dir: PathBuf,
+    },
     /// An operating-system I/O call failed on `path`.
     #[error("i/o error on {}: {source}", path.display())]
     Io {

@@ -23,6 +23,8 @@ pub use crate::recover::Recovery;
 
 /// An open audit log directory. See the crate docs for the file layout.
 pub struct AuditLog {
+    /// The exclusive writer lock on `LOCK`, released when the log is dropped.
+    pub(crate) _lock: File,
     pub(crate) dir: PathBuf,
     pub(crate) entries: File,
     pub(crate) leaves: File,

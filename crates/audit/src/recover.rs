@@ -106,6 +106,7 @@ impl AuditLog {
     /// tail. Refuses to open a log shorter than its last checkpoint.
     pub fn open(dir: &Path) -> Result<(AuditLog, Recovery), AuditError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let lock = take_lock(dir)?;
         let key = keys::load_or_create(dir)?;
         let mut rec = Recovery::default();
 
@@ -240,6 +241,7 @@ impl AuditLog {
 
         let index = Index::open(&dir.join(INDEX_FILE))?;
         let mut log = AuditLog {
+            _lock: lock,
             dir: dir.to_path_buf(),
             entries,
             leaves,
@@ -352,5 +354,24 @@ fn recovery_entry(rec: &Recovery) -> Entry {
             "lost_acknowledged": rec.lost_acknowledged,
             "quarantined": rec.quarantined.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         }),
+    }
+}
+
+/// Holds `LOCK` in the log directory exclusively for as long as the log is open: a second
+/// writer would interleave appends and fork the tree.
+fn take_lock(dir: &Path) -> Result<File, AuditError> {
+    let path = dir.join("LOCK");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io(&path))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(AuditError::Locked {
+            dir: dir.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(AuditError::Io { path, source: e }),
     }
 }

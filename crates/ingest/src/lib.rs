@@ -290,3 +290,26 @@ pub fn file_sha256(path: &Path) -> Result<String, IngestError> {
     }
     Ok(hex::encode(hasher.finalize()))
 }
+
+/// Reads NDJSON held in memory (an HTTP body) with `schema`, whatever the schema's declared
+/// source format: each field is found by its `path`, else its name. One result per non-empty
+/// line, in order; a bad line is an error naming `name`, the line, field and value, and does
+/// not affect the others.
+pub fn parse_ndjson(schema: &Schema, name: &str, bytes: Vec<u8>) -> Vec<Result<Record, RowError>> {
+    let builder = rows::Builder::new(schema.clone(), name.to_string());
+    let reader: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(bytes));
+    formats::ndjson_rows(reader, builder)
+        .map(|r| {
+            r.map_err(|e| match e {
+                IngestError::Row(e) => e,
+                other => RowError {
+                    file: name.to_string(),
+                    line: 0,
+                    field: None,
+                    value: None,
+                    problem: other.to_string(),
+                },
+            })
+        })
+        .collect()
+}

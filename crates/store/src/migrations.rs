@@ -2,10 +2,11 @@
 //! newer than this binary (a version it does not know) is refused rather than guessed at.
 
 /// `(version, what it does, SQL)`. Append only: never edit a released migration.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "alerts, packages, decisions, cases, feedback, state",
-    r#"
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "alerts, packages, decisions, cases, feedback, state",
+        r#"
 CREATE TABLE alerts (
     id          INTEGER PRIMARY KEY,
     key         TEXT NOT NULL UNIQUE,
@@ -71,4 +72,23 @@ CREATE TABLE state (
     value TEXT NOT NULL
 );
 "#,
-)];
+    ),
+    (
+        2,
+        "api tokens; action impact on alerts; time to decision",
+        r#"
+CREATE TABLE tokens (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    sha256     TEXT NOT NULL UNIQUE,   -- hex SHA-256 of the token; the token itself is never stored
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+ALTER TABLE alerts ADD COLUMN impact TEXT;
+ALTER TABLE alerts ADD COLUMN reversible INTEGER;
+ALTER TABLE alerts ADD COLUMN blast_radius TEXT;
+ALTER TABLE decisions ADD COLUMN ms_to_decision INTEGER;
+"#,
+    ),
+];

@@ -22,7 +22,7 @@ impl std::fmt::Debug for SqliteStore {
 
 const ALERT_COLUMNS: &str = "a.id, a.key, a.alert_id, a.source_file, a.source_line, a.time, \
      a.received_at, a.bundle, a.p_malicious, a.verdict, a.category, a.flags, a.risk, a.tier, \
-     a.action, a.state, c.key, c.new_pattern";
+     a.action, a.state, c.key, c.new_pattern, a.impact, a.reversible, a.blast_radius";
 
 impl SqliteStore {
     /// Opens (creating if absent) the database at `path` and applies pending migrations.
@@ -35,7 +35,11 @@ impl SqliteStore {
         Ok(store)
     }
 
-    fn err(&self, e: rusqlite::Error) -> StoreError {
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn err(&self, e: rusqlite::Error) -> StoreError {
         sql(&self.path, e)
     }
 
@@ -115,6 +119,9 @@ impl SqliteStore {
             state: r.get(15)?,
             case_key: r.get(16)?,
             new_pattern: r.get::<_, i64>(17)? != 0,
+            impact: r.get(18)?,
+            reversible: r.get::<_, Option<i64>>(19)?.map(|v| v != 0),
+            blast_radius: r.get(20)?,
         })
     }
 }
@@ -129,7 +136,7 @@ fn sql(path: &str, source: rusqlite::Error) -> StoreError {
 fn insert_decision(tx: &Connection, d: &DecisionRow, alert: i64) -> rusqlite::Result<i64> {
     tx.execute(
         "INSERT INTO decisions (alert, kind, tier, action, reasons, actor, time, audit_index, \
-         reason_code, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         reason_code, note, ms_to_decision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             alert,
             d.kind,
@@ -140,7 +147,8 @@ fn insert_decision(tx: &Connection, d: &DecisionRow, alert: i64) -> rusqlite::Re
             d.time,
             d.audit_index.map(|i| i as i64),
             d.reason_code,
-            d.note
+            d.note,
+            d.ms_to_decision
         ],
     )?;
     Ok(tx.last_insert_rowid())
@@ -197,8 +205,9 @@ impl Store for SqliteStore {
                 tx.execute(
                     "INSERT INTO alerts (key, alert_id, source_file, source_line, time, \
                      received_at, bundle, p_malicious, verdict, category, flags, risk, tier, \
-                     action, state, case_id) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                     action, state, case_id, impact, reversible, blast_radius) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+                     ?16, ?17, ?18, ?19)",
                     params![
                         a.key,
                         a.alert_id,
@@ -215,7 +224,10 @@ impl Store for SqliteStore {
                         a.decision.tier,
                         a.decision.action,
                         a.state,
-                        case
+                        case,
+                        a.impact,
+                        a.reversible.map(i64::from),
+                        a.blast_radius
                     ],
                 )
                 .map_err(|e| sql(&path, e))?;
@@ -273,11 +285,13 @@ impl Store for SqliteStore {
     }
 
     fn queue(&self, f: &QueueFilter) -> Result<Vec<AlertRow>, StoreError> {
-        // Uncertainty first within equal risk: a flagged alert needs a human more.
+        // Uncertainty first within equal risk: a flagged alert needs a human more. Without a
+        // state filter the queue holds the alerts still awaiting a human.
+        let open = crate::OPEN_STATES.map(|s| format!("'{s}'")).join(", ");
         let q = format!(
             "SELECT {ALERT_COLUMNS} FROM alerts a JOIN cases c ON c.id = a.case_id \
-             WHERE a.state IN ('pending_approval', 'analyst', 'abstained') \
-             AND (?1 IS NULL OR a.tier = ?1) AND (?2 IS NULL OR a.state = ?2) \
+             WHERE ((?2 IS NULL AND a.state IN ({open})) OR a.state = ?2) \
+             AND (?1 IS NULL OR a.tier = ?1) \
              AND (?3 IS NULL OR a.category = ?3) \
              AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(a.flags) WHERE value = ?4)) \
              ORDER BY a.risk DESC, json_array_length(a.flags) DESC, a.id LIMIT ?5"
@@ -298,7 +312,7 @@ impl Store for SqliteStore {
             .conn
             .prepare(
                 "SELECT alert, kind, tier, action, reasons, actor, time, audit_index, \
-                 reason_code, note FROM decisions WHERE alert = ?1 ORDER BY id",
+                 reason_code, note, ms_to_decision FROM decisions WHERE alert = ?1 ORDER BY id",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -314,6 +328,7 @@ impl Store for SqliteStore {
                     audit_index: r.get::<_, Option<i64>>(7)?.map(|i| i as u64),
                     reason_code: r.get(8)?,
                     note: r.get(9)?,
+                    ms_to_decision: r.get(10)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -321,7 +336,12 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(e))
     }
 
-    fn record_decision(&mut self, d: &DecisionRow, state: &str) -> Result<i64, StoreError> {
+    fn record_decision(
+        &mut self,
+        d: &DecisionRow,
+        state: &str,
+        feedback: Option<&FeedbackRow>,
+    ) -> Result<i64, StoreError> {
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| sql(&path, e))?;
         let changed = tx
@@ -334,30 +354,49 @@ impl Store for SqliteStore {
             return Err(StoreError::NoSuchAlert(d.alert));
         }
         let id = insert_decision(&tx, d, d.alert).map_err(|e| sql(&path, e))?;
+        if let Some(f) = feedback {
+            insert_feedback(&tx, f).map_err(|e| sql(&path, e))?;
+        }
         tx.commit().map_err(|e| sql(&path, e))?;
         Ok(id)
     }
 
     fn record_feedback(&mut self, f: &FeedbackRow) -> Result<i64, StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO feedback (alert, actor, time, label, reason_code, note, feature, \
-                 audit_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    f.alert,
-                    f.actor,
-                    f.time,
-                    f.label,
-                    f.reason_code,
-                    f.note,
-                    f.feature,
-                    f.audit_index.map(|i| i as i64)
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(self.conn.last_insert_rowid())
+        insert_feedback(&self.conn, f).map_err(|e| self.err(e))
     }
 
+    fn alert_id_for_key(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row("SELECT id FROM alerts WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    fn feedback(&self, alert: i64) -> Result<Vec<FeedbackRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT alert, actor, time, label, reason_code, note, feature, audit_index \
+                 FROM feedback WHERE alert = ?1 ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([alert], |r| {
+                Ok(FeedbackRow {
+                    alert: r.get(0)?,
+                    actor: r.get(1)?,
+                    time: r.get(2)?,
+                    label: r.get(3)?,
+                    reason_code: r.get(4)?,
+                    note: r.get(5)?,
+                    feature: r.get(6)?,
+                    audit_index: r.get::<_, Option<i64>>(7)?.map(|i| i as u64),
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
     fn get_state(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.conn
             .query_row("SELECT value FROM state WHERE key = ?1", [key], |r| {
@@ -404,4 +443,22 @@ impl Store for SqliteStore {
             feedback: count("SELECT COUNT(*) FROM feedback")?,
         })
     }
+}
+
+fn insert_feedback(conn: &Connection, f: &FeedbackRow) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO feedback (alert, actor, time, label, reason_code, note, feature, \
+                 audit_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            f.alert,
+            f.actor,
+            f.time,
+            f.label,
+            f.reason_code,
+            f.note,
+            f.feature,
+            f.audit_index.map(|i| i as i64)
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
 }

@@ -20,6 +20,13 @@ pub struct NewAlert {
     pub flags: Vec<String>,
     /// Risk for ordering the queue: p_malicious, raised by uncertainty.
     pub risk: f64,
+    /// The recommended action's impact after asset criticality (`none` … `critical`).
+    #[serde(default)]
+    pub impact: Option<String>,
+    #[serde(default)]
+    pub reversible: Option<bool>,
+    #[serde(default)]
+    pub blast_radius: Option<String>,
     /// The evidence package as JSON (absent when scoring failed or timed out).
     pub package: Option<String>,
     pub decision: DecisionRow,
@@ -55,6 +62,9 @@ pub struct DecisionRow {
     pub audit_index: Option<u64>,
     pub reason_code: Option<String>,
     pub note: Option<String>,
+    /// Milliseconds from the alert's arrival to this (human) decision.
+    #[serde(default)]
+    pub ms_to_decision: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,6 +98,13 @@ pub struct AlertRow {
     pub risk: f64,
     pub tier: String,
     pub action: Option<String>,
+    /// The action's impact after asset criticality, as decided.
+    #[serde(default)]
+    pub impact: Option<String>,
+    #[serde(default)]
+    pub reversible: Option<bool>,
+    #[serde(default)]
+    pub blast_radius: Option<String>,
     pub state: String,
     pub case_key: String,
     pub new_pattern: bool,
@@ -112,4 +129,17 @@ pub struct Stats {
     pub new_patterns: u64,
     pub decisions: u64,
     pub feedback: u64,
+}
+
+/// An API token as stored: only the SHA-256 of the secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    /// `viewer`, `analyst`, `lead`, `admin` or `ingest`.
+    pub role: String,
+    #[serde(skip_serializing)]
+    pub sha256: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
 }

@@ -16,6 +16,7 @@ fn decision(tier: &str) -> DecisionRow {
         audit_index: Some(7),
         reason_code: None,
         note: None,
+        ms_to_decision: None,
     }
 }
 
@@ -37,6 +38,9 @@ fn alert(line: u64, tier: &str, state: &str, risk: f64, case: (&str, bool)) -> N
             vec![]
         },
         risk,
+        impact: Some("none".into()),
+        reversible: Some(true),
+        blast_radius: Some("one alert".into()),
         package: Some(r#"{"schema_version":"1.0","alert_id":"x"}"#.into()),
         decision: decision(tier),
         state: state.into(),
@@ -151,11 +155,25 @@ fn a_human_decision_moves_the_alert_and_keeps_the_history() {
     d.kind = "override".into();
     d.actor = "analyst:alice".into();
     d.reason_code = Some("expected_activity".into());
-    s.record_decision(&d, "resolved").unwrap();
+    let fb = FeedbackRow {
+        alert: 1,
+        actor: "analyst:alice".into(),
+        time: "2026-11-22T02:00:00Z".into(),
+        label: Some("benign".into()),
+        reason_code: "expected_activity".into(),
+        note: None,
+        feature: None,
+        audit_index: Some(8),
+    };
+    d.ms_to_decision = Some(3_600_000);
+    s.record_decision(&d, "resolved", Some(&fb)).unwrap();
     assert_eq!(s.alert(1).unwrap().unwrap().state, "resolved");
     let history = s.decisions(1).unwrap();
     assert_eq!(history.len(), 2);
     assert_eq!(history[1].reason_code.as_deref(), Some("expected_activity"));
+    assert_eq!(history[1].ms_to_decision, Some(3_600_000));
+    assert_eq!(s.feedback(1).unwrap(), vec![fb]);
+    assert_eq!(s.alert(1).unwrap().unwrap().impact.as_deref(), Some("none"));
     assert!(s.queue(&QueueFilter::default()).unwrap().is_empty());
     let missing = s.record_decision(
         &DecisionRow {
@@ -163,6 +181,7 @@ fn a_human_decision_moves_the_alert_and_keeps_the_history() {
             ..decision("approve")
         },
         "resolved",
+        None,
     );
     assert!(missing.unwrap_err().to_string().contains("42"));
 }
@@ -197,4 +216,56 @@ fn feedback_and_named_state_survive_a_reopen() {
     );
     assert_eq!(s.get_state("absent").unwrap(), None);
     assert!(s.package(1).unwrap().unwrap().contains("schema_version"));
+}
+
+#[test]
+fn tokens_are_found_by_hash_only_while_live() {
+    use arbiter_store::Tokens;
+    let (_d, mut s) = store();
+    let id = s
+        .create_token("alice", "analyst", "ab12", "2026-12-01T00:00:00Z")
+        .unwrap();
+    assert_eq!(s.token_by_hash("ab12").unwrap().unwrap().name, "alice");
+    assert!(s.token_by_hash("cd34").unwrap().is_none());
+    assert!(
+        s.create_token("bob", "viewer", "ab12", "t").is_err(),
+        "hashes are unique"
+    );
+    assert!(s.revoke_token(id, "2026-12-01T01:00:00Z").unwrap());
+    assert!(!s.revoke_token(id, "2026-12-01T02:00:00Z").unwrap());
+    assert!(s.token_by_hash("ab12").unwrap().is_none());
+    assert_eq!(
+        s.tokens().unwrap()[0].revoked_at.as_deref(),
+        Some("2026-12-01T01:00:00Z")
+    );
+}
+
+#[test]
+fn a_version_1_database_is_migrated_in_place_keeping_its_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        )
+        .unwrap();
+        c.execute_batch(MIGRATIONS[0].2).unwrap();
+        c.execute(
+            "INSERT INTO schema_migrations VALUES (1, 'v1', '2026-11-22T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+        c.execute_batch(
+            "INSERT INTO cases (key, opened_at, last_seen, count, new_pattern) VALUES ('c', 't', 't', 1, 0);
+             INSERT INTO alerts (key, alert_id, source_file, source_line, received_at, flags, risk, tier, state, case_id)
+             VALUES ('k', 'a1', 'f', 1, 't', '[]', 0.7, 'approve', 'pending_approval', 1);",
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.version().unwrap(), MIGRATIONS.last().unwrap().0);
+    let a = s.alert(1).unwrap().unwrap();
+    assert_eq!(a.alert_id, "a1");
+    assert_eq!(a.impact, None);
 }

@@ -1,6 +1,4 @@
-//! What triage writes: audit entries, store rows, and the summary it prints.
-
-use std::time::Duration;
+//! What triage writes: audit entries and store rows.
 
 use arbiter_audit::{Entry, EntryKind};
 use arbiter_core::EvidencePackage;
@@ -8,10 +6,10 @@ use arbiter_ingest::Record;
 use arbiter_policy::{Decision, Policy, Tier};
 use arbiter_store::{CaseUpdate, DecisionRow, NewAlert};
 
-use super::{Args, Summary, sha256_hex};
+use crate::{TriageError, sha256_hex};
 
 /// The alert's lifecycle state once its decision takes effect.
-pub(super) fn state_of(d: &Decision, policy: &Policy) -> &'static str {
+pub fn state_of(d: &Decision, policy: &Policy) -> &'static str {
     match d.tier {
         Tier::Auto if d.action.as_deref() == Some(policy.close_action()) => "auto_closed",
         Tier::Auto => "auto_acted",
@@ -23,7 +21,7 @@ pub(super) fn state_of(d: &Decision, policy: &Policy) -> &'static str {
 
 /// Queue order: the calibrated probability, but an uncertain verdict counts at least as a coin
 /// flip, and an alert the model never scored sits with them.
-fn risk(p: Option<&EvidencePackage>) -> f64 {
+pub fn risk(p: Option<&EvidencePackage>) -> f64 {
     match p {
         None => 0.5,
         Some(p) if !p.uncertainty.flags.is_empty() => p.verdict.p_malicious.max(0.5),
@@ -31,7 +29,7 @@ fn risk(p: Option<&EvidencePackage>) -> f64 {
     }
 }
 
-pub(super) fn audit_entry(
+pub(crate) fn audit_entry(
     r: &Record,
     d: &Decision,
     p: Option<&EvidencePackage>,
@@ -73,23 +71,26 @@ pub(super) fn audit_entry(
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(super) fn new_alert(
+pub(crate) fn new_alert(
     r: &Record,
+    key: &str,
     d: &Decision,
     p: Option<&EvidencePackage>,
     case: CaseUpdate,
     state: &str,
     file: &str,
-    file_name: &str,
     bundle: &str,
     audit_index: u64,
     now: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<NewAlert> {
+) -> Result<NewAlert, TriageError> {
     let alert_id = arbiter_explain::package::alert_id(r, file);
+    let json = |what: &'static str| move |source| TriageError::Json { what, source };
     Ok(NewAlert {
-        key: format!("{file_name}:{}:{alert_id}", r.line),
+        key: key.to_string(),
         alert_id,
-        source_file: file_name.to_string(),
+        source_file: std::path::Path::new(file)
+            .file_name()
+            .map_or(file.to_string(), |n| n.to_string_lossy().into_owned()),
         source_line: r.line,
         time: p.and_then(|p| p.time.clone()),
         received_at: now.to_rfc3339(),
@@ -105,71 +106,27 @@ pub(super) fn new_alert(
                 .collect()
         }),
         risk: risk(p),
-        package: p.map(serde_json::to_string).transpose()?,
+        impact: d.impact.map(|i| i.as_str().to_string()),
+        reversible: d.reversible,
+        blast_radius: d.blast_radius.clone(),
+        package: p
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(json("evidence package"))?,
         decision: DecisionRow {
             alert: 0,
             kind: "suggested".into(),
             tier: d.tier.to_string(),
             action: d.action.clone(),
-            reasons: serde_json::to_string(&d.reasons)?,
+            reasons: serde_json::to_string(&d.reasons).map_err(json("reasons"))?,
             actor: "arbiter/policy".into(),
             time: now.to_rfc3339(),
             audit_index: Some(audit_index),
             reason_code: None,
             note: None,
+            ms_to_decision: None,
         },
         state: state.to_string(),
         case,
     })
-}
-
-pub(super) fn print_summary(
-    s: &Summary,
-    took: Duration,
-    args: &Args,
-    audit_dir: &std::path::Path,
-    audit_len: u64,
-    checkpoint: &arbiter_audit::Checkpoint,
-) {
-    let secs = took.as_secs_f64();
-    println!(
-        "triaged {} rows of {} in {secs:.1}s ({:.0} alerts/s): {} new, {} already stored",
-        s.read,
-        args.data.display(),
-        s.stored as f64 / secs.max(1e-9),
-        s.stored,
-        s.already_stored
-    );
-    let tiers: Vec<String> = ["auto", "approve", "analyst", "abstain"]
-        .iter()
-        .map(|t| format!("{t} {}", s.by_tier.get(*t).copied().unwrap_or(0)))
-        .collect();
-    println!("tiers     {}", tiers.join(" · "));
-    println!(
-        "automated {} auto-closed · {} auto-acted · {} held back by rate limits",
-        s.auto_closed, s.auto_acted, s.rate_limited
-    );
-    println!(
-        "flood     {} duplicates collapsed into existing cases · {} new patterns",
-        s.collapsed, s.new_patterns
-    );
-    if s.timeouts > 0 {
-        println!(
-            "deadline  {} alerts decided without the model (model_timeout)",
-            s.timeouts
-        );
-    }
-    let mut reasons: Vec<(&String, &usize)> = s.by_reason.iter().collect();
-    reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    println!("reasons");
-    for (code, n) in reasons {
-        println!("  {n:>8}  {code}");
-    }
-    println!(
-        "store     {}\naudit     {} ({} entries; checkpoint at size {})",
-        args.db.display(),
-        audit_dir.display(),
-        audit_len,
-        checkpoint.size
-    );
 }
