@@ -1,0 +1,25 @@
+//! The analyst console: server-rendered HTML, no JavaScript required, no third-party code.
+//!
+//! Pure functions from [`view`] data to HTML strings. Everything that came from an alert
+//! (field values, ids, analyst notes) is untrusted and escaped with [`escape`]. The pages use
+//! no inline scripts, event handlers or style attributes, so a strict content security policy
+//! (`default-src 'self'`) holds.
+
+mod alert;
+mod context;
+mod decide;
+mod evidence;
+mod gauge;
+mod layout;
+mod pages;
+mod queue;
+mod style;
+mod timeline;
+pub mod view;
+
+pub use alert::alert_page;
+pub use layout::escape;
+pub use pages::{error_page, login_page};
+pub use queue::queue_page;
+pub use style::STYLE;
+pub use view::{ActionInfo, AlertView, QueueCounts, QueueView, ReasonChoice, TimelineItem, User};

@@ -1,0 +1,183 @@
+//! The queue page: filters, counts, and one row per alert in the order given (riskiest first,
+//! as the store sorts it).
+
+use arbiter_store::AlertRow;
+
+use crate::gauge::{confidence_block, flag_badges};
+use crate::layout::{class_token, escape, page};
+use crate::view::{QueueView, User};
+
+/// Tiers a policy assigns.
+pub(crate) const TIERS: [&str; 4] = ["auto", "approve", "analyst", "abstain"];
+
+/// Lifecycle states, open ones first.
+pub(crate) const STATES: [&str; 9] = [
+    "pending_approval",
+    "pending_second_approval",
+    "analyst",
+    "abstained",
+    "auto_closed",
+    "auto_acted",
+    "approved",
+    "rejected",
+    "overridden",
+];
+
+/// Uncertainty flags a score or package can carry.
+pub(crate) const FLAGS: [&str; 5] = [
+    "out_of_distribution",
+    "missing_telemetry",
+    "conflicting_signals",
+    "low_confidence",
+    "unstable_explanation",
+];
+
+/// The queue of alerts with its filter form and counts.
+pub fn queue_page(user: &User, view: &QueueView) -> String {
+    let mut body = String::from("<h1>Queue</h1>\n");
+    body.push_str(&filters(view));
+    body.push_str(&counts(view));
+    if view.rows.is_empty() {
+        body.push_str("<p class=\"empty\" id=\"queue-empty\">No alerts match this filter.</p>\n");
+    } else {
+        body.push_str(concat!(
+            "<table id=\"queue\" class=\"queue\"><thead><tr>",
+            "<th>Alert</th><th>Time</th><th>Tier</th><th>State</th><th>p(malicious)</th>",
+            "<th>Verdict / category</th><th>Uncertainty</th><th>Recommended action</th>",
+            "</tr></thead><tbody>\n"
+        ));
+        for row in &view.rows {
+            body.push_str(&queue_row(row));
+        }
+        body.push_str("</tbody></table>\n");
+    }
+    page("Queue", Some(user), &body)
+}
+
+/// A `<select>` with an "any" option and `current` preselected (kept even when unknown).
+fn select(name: &str, label: &str, options: &[&str], current: Option<&str>) -> String {
+    let current = current.filter(|c| !c.is_empty());
+    let mut s = format!(
+        "<label>{label} <select name=\"{name}\" id=\"filter-{name}\"><option value=\"\">any</option>"
+    );
+    let mut known = false;
+    for o in options {
+        let sel = if current == Some(*o) {
+            known = true;
+            " selected"
+        } else {
+            ""
+        };
+        s.push_str(&format!(
+            "<option value=\"{o}\"{sel}>{}</option>",
+            o.replace('_', " ")
+        ));
+    }
+    if let (Some(c), false) = (current, known) {
+        let c = escape(c);
+        s.push_str(&format!("<option value=\"{c}\" selected>{c}</option>"));
+    }
+    s.push_str("</select></label>");
+    s
+}
+
+fn filters(view: &QueueView) -> String {
+    format!(
+        concat!(
+            "<form id=\"queue-filter\" class=\"filters\" method=\"get\" action=\"/queue\">",
+            "{}{}<label>Category <input type=\"text\" name=\"category\" id=\"filter-category\" ",
+            "value=\"{}\" placeholder=\"any\"></label>{}",
+            "<button type=\"submit\" id=\"filter-submit\">Filter</button> ",
+            "<a href=\"/queue\" class=\"filter-clear\">clear</a></form>\n"
+        ),
+        select("tier", "Tier", &TIERS, view.tier.as_deref()),
+        select("state", "State", &STATES, view.state.as_deref()),
+        escape(view.category.as_deref().unwrap_or("")),
+        select("flag", "Flag", &FLAGS, view.flag.as_deref()),
+    )
+}
+
+fn counts(view: &QueueView) -> String {
+    let mut s = String::from("<ul id=\"counts\" class=\"counts\">");
+    for (state, n) in &view.counts.by_state {
+        s.push_str(&format!(
+            "<li class=\"count state-{}\" data-state=\"{}\"><b>{n}</b> {}</li>",
+            class_token(state),
+            escape(state),
+            escape(&state.replace('_', " "))
+        ));
+    }
+    s.push_str(&format!(
+        "<li class=\"count count-new-patterns\"><b>{}</b> new pattern{}</li></ul>\n",
+        view.counts.new_patterns,
+        if view.counts.new_patterns == 1 {
+            ""
+        } else {
+            "s"
+        }
+    ));
+    s
+}
+
+fn queue_row(row: &AlertRow) -> String {
+    let id = row.id;
+    let time = match &row.time {
+        Some(t) => escape(t),
+        None => format!(
+            "<span class=\"received\">received {}</span>",
+            escape(&row.received_at)
+        ),
+    };
+    let new = if row.new_pattern {
+        " <span class=\"new-pattern\" title=\"first alert of a new case pattern\">★ new pattern</span>"
+    } else {
+        ""
+    };
+    let p = match row.p_malicious {
+        Some(p) => confidence_block(p, None, true),
+        None => "<span class=\"unscored\">not scored</span>".to_string(),
+    };
+    let verdict = match (&row.verdict, &row.category) {
+        (Some(v), Some(c)) => format!(
+            "{} <span class=\"category\">{}</span>",
+            escape(v),
+            escape(c)
+        ),
+        (Some(v), None) => escape(v),
+        (None, Some(c)) => format!("<span class=\"category\">{}</span>", escape(c)),
+        (None, None) => "—".to_string(),
+    };
+    let flags = if row.flags.is_empty() {
+        "<span class=\"no-flags\">none</span>".to_string()
+    } else {
+        flag_badges(&row.flags)
+    };
+    let action = match (&row.action, row.tier.as_str()) {
+        (_, "abstain") => "<span class=\"no-action\">none (model abstained)</span>".to_string(),
+        (Some(a), _) => format!("<span class=\"action-name\">{}</span>", escape(a)),
+        (None, _) => "<span class=\"no-action\">—</span>".to_string(),
+    };
+    format!(
+        concat!(
+            "<tr class=\"alert-row row-tier-{tc}\" data-id=\"{id}\" data-tier=\"{tier}\">",
+            "<td><a class=\"alert-link\" href=\"/alerts/{id}\">{aid}</a>{new}</td>",
+            "<td class=\"time\">{time}</td>",
+            "<td><span class=\"tier tier-{tc}\">{tier}</span></td>",
+            "<td><span class=\"state state-{sc}\">{state}</span></td>",
+            "<td class=\"p\">{p}</td><td>{verdict}</td><td class=\"flags\">{flags}</td>",
+            "<td>{action}</td></tr>\n"
+        ),
+        tc = class_token(&row.tier),
+        id = id,
+        tier = escape(&row.tier),
+        aid = escape(&row.alert_id),
+        new = new,
+        time = time,
+        sc = class_token(&row.state),
+        state = escape(&row.state.replace('_', " ")),
+        p = p,
+        verdict = verdict,
+        flags = flags,
+        action = action,
+    )
+}

@@ -1,0 +1,115 @@
+//! What the console pages show: plain data assembled by the handlers, rendered by
+//! the page functions of this crate. Nothing here touches the store.
+
+use arbiter_core::EvidencePackage;
+use arbiter_store::AlertRow;
+use serde::Serialize;
+
+/// Who is looking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub name: String,
+    /// `viewer`, `analyst`, `lead`, `admin` or `ingest`.
+    pub role: String,
+}
+
+impl User {
+    /// Whether this user may record decisions (approve, reject, override).
+    pub fn can_decide(&self) -> bool {
+        matches!(self.role.as_str(), "analyst" | "lead" | "admin")
+    }
+}
+
+/// One line of an alert's audit timeline, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineItem {
+    /// Index of the audit log entry, when the event is in the log.
+    pub audit_index: Option<u64>,
+    pub time: String,
+    /// `decision`, `approval`, `override`, `denied`, …
+    pub kind: String,
+    pub actor: String,
+    pub summary: String,
+    pub reason_code: Option<String>,
+    pub note: Option<String>,
+}
+
+/// The recommended action as the policy's catalogue describes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionInfo {
+    pub name: String,
+    /// `none`, `low`, `medium`, `high` or `critical`, after asset criticality.
+    pub impact: String,
+    pub reversible: bool,
+    pub blast_radius: String,
+    pub description: String,
+    /// Critical or irreversible: two different analysts must approve.
+    pub needs_two_approvals: bool,
+}
+
+/// A reason code analysts can pick when rejecting or overriding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReasonChoice {
+    pub code: String,
+    pub label: String,
+}
+
+/// Everything the alert page shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertView {
+    pub alert: AlertRow,
+    /// Absent when the model did not score the alert (timeout, error, no model).
+    pub package: Option<EvidencePackage>,
+    pub action: Option<ActionInfo>,
+    /// Analysts who have approved so far (one, when a second approval is awaited).
+    pub approvals: Vec<String>,
+    /// Whether the alert still awaits a human decision.
+    pub open: bool,
+    pub reason_codes: Vec<ReasonChoice>,
+    /// Category labels an override may set as the corrected label (`benign` first).
+    pub labels: Vec<String>,
+    /// Feature names an override may name as "the feature that should have mattered".
+    pub features: Vec<String>,
+    pub timeline: Vec<TimelineItem>,
+}
+
+/// Counts shown above the queue.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct QueueCounts {
+    /// `(state, count)` for every state present.
+    pub by_state: Vec<(String, u64)>,
+    pub new_patterns: u64,
+}
+
+/// The queue page's filter, as the query string gave it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct QueueView {
+    pub rows: Vec<AlertRow>,
+    pub tier: Option<String>,
+    pub state: Option<String>,
+    pub category: Option<String>,
+    pub flag: Option<String>,
+    pub counts: QueueCounts,
+}
+
+impl AlertView {
+    /// Whether the model declined to decide (tier `abstain` or state `abstained`).
+    pub fn abstained(&self) -> bool {
+        self.alert.tier == "abstain" || self.alert.state == "abstained"
+    }
+
+    /// The uncertainty flags of the package, then any others the alert row carries.
+    pub fn flags(&self) -> Vec<String> {
+        let mut flags: Vec<String> = self
+            .package
+            .iter()
+            .flat_map(|p| p.uncertainty.flags.iter().map(|f| f.as_str().to_string()))
+            .collect();
+        for f in &self.alert.flags {
+            if !flags.contains(f) {
+                flags.push(f.clone());
+            }
+        }
+        flags
+    }
+}
