@@ -31,6 +31,10 @@ enum Command {
     Explain(cmd::explain::Args),
     /// Ingest, score, explain, decide by policy, audit and store alerts
     Triage(cmd::triage::Args),
+    /// Serve the HTTP API and the analyst console
+    Serve(cmd::serve::Args),
+    /// Create, list or revoke API tokens
+    Token(cmd::token::Args),
     /// Check a policy file or run its embedded tests
     Policy(cmd::policy::Args),
     /// Verify the audit log, prove entries, query what was decided about an entity
@@ -56,6 +60,8 @@ fn main() -> ExitCode {
         Command::Score(a) => cmd::score::run(a),
         Command::Explain(a) => cmd::explain::run(a),
         Command::Triage(a) => cmd::triage::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
+        Command::Token(a) => cmd::token::run(a),
         Command::Policy(a) => cmd::policy::run(a),
         Command::Audit(a) => cmd::audit::run(a),
         Command::Eval(a) => cmd::eval::run(a),

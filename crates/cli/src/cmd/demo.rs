@@ -21,14 +21,26 @@ pub struct Args {
     pub seed: u64,
     #[arg(long, default_value = "soc-mixed")]
     pub scenario: String,
+    /// Policy for triage (the repository's default; an embedded copy when it is absent)
+    #[arg(long, default_value = "policies/default.yaml")]
+    pub policy: PathBuf,
+    /// Where the console listens once the queue is populated
+    #[arg(long, env = "ARBITER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Stop after triage instead of serving the console
+    #[arg(long)]
+    pub no_serve: bool,
 }
+
+/// The default policy, for a demo run outside the repository.
+const DEFAULT_POLICY: &str = include_str!("../../../../policies/default.yaml");
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let data = args.dir.join("scenario");
     let model_dir = args.dir.join("bundle");
     let report = args.dir.join("report");
     println!(
-        "== 1/5 generate: SYNTHETIC scenario {} (seed {})",
+        "== 1/7 generate: SYNTHETIC scenario {} (seed {})",
         args.scenario, args.seed
     );
     super::generate::run(super::generate::Args {
@@ -41,7 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         gaps: Some(0.03),
         list: false,
     })?;
-    println!("\n== 2/5 train");
+    println!("\n== 2/7 train");
     let train = super::train::Args {
         schema: data.join("schema.yaml"),
         data: vec![data.join("train.csv")],
@@ -57,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         on_error: OnErrorArg::Fail,
     };
     super::train::run(train)?;
-    println!("\n== 3/5 score");
+    println!("\n== 3/7 score");
     super::score::run(super::score::Args {
         model: model_dir.clone(),
         data: data.join("test.csv"),
@@ -67,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         batch: 8192,
         on_error: OnErrorArg::Fail,
     })?;
-    println!("\n== 4/5 eval");
+    println!("\n== 4/7 eval");
     let model = Model::load(&model_dir)?;
     let eval_args = super::eval::Args {
         model: model_dir.clone(),
@@ -81,7 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let e = super::eval::evaluate(&model, &eval_args)?;
     arbiter_eval::write(&e, &report)?;
     super::eval::print_summary(&e);
-    println!("\n== 5/5 explain: an evidence package per alert, past cases from train.csv");
+    println!("\n== 5/7 explain: an evidence package per alert, past cases from train.csv");
     let packages = args.dir.join("packages.ndjson");
     let examples = explain(&model, &data, &packages)?;
     for p in &examples {
@@ -91,7 +103,58 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     println!("scores: {}", args.dir.join("scores.ndjson").display());
     println!("report: {}", report.join("report.md").display());
     println!("evidence packages: {}", packages.display());
-    Ok(())
+
+    println!("\n== 6/7 triage: decide every test alert by policy, audit, store");
+    let policy = if args.policy.exists() {
+        args.policy.clone()
+    } else {
+        let p = args.dir.join("policy.yaml");
+        std::fs::write(&p, DEFAULT_POLICY)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+        p
+    };
+    let db = args.dir.join("arbiter.db");
+    super::triage::run(super::triage::Args {
+        model: model_dir.clone(),
+        policy: policy.clone(),
+        data: data.join("test.csv"),
+        db: db.clone(),
+        audit: None,
+        deadline_ms: 30_000,
+        asset_field: None,
+        batch: 1024,
+        on_error: OnErrorArg::Fail,
+    })?;
+    let analyst = super::token::create(&db, None, "analyst", "demo-analyst")?;
+    let second = super::token::create(&db, None, "analyst", "demo-analyst-2")?;
+    if args.no_serve {
+        println!(
+            "\n== 7/7 serve: skipped (--no-serve); run `arbiter serve --model {} --db {}`",
+            model_dir.display(),
+            db.display()
+        );
+        return Ok(());
+    }
+    println!("\n== 7/7 serve: the analyst console over the triaged queue (SYNTHETIC data)");
+    let serve_args = super::serve::Args {
+        model: model_dir,
+        policy,
+        db,
+        audit: None,
+        listen: args.listen,
+        queue_capacity: arbiter_server::Limits::default().queue_capacity,
+        max_body_bytes: arbiter_server::Limits::default().max_body_bytes,
+        max_batch: arbiter_server::Limits::default().max_batch,
+        deadline_ms: 10_000,
+        secure_cookies: false,
+    };
+    let app = super::serve::open(&serve_args)?;
+    super::serve::serve(app, args.listen, |addr| {
+        println!("console:        http://{addr}/login");
+        println!("analyst token:  {analyst}");
+        println!("second analyst: {second}   (critical or irreversible actions need two analysts)");
+        println!("API:            http://{addr}/api/v1/openapi.json   (Ctrl-C stops the server)");
+    })
 }
 
 /// Writes every test row's package and returns two to show: the first confident malicious

@@ -10,7 +10,9 @@ pub mod explain;
 pub mod generate;
 pub mod policy;
 pub mod score;
+pub mod serve;
 pub mod split;
+pub mod token;
 pub mod train;
 pub mod triage;
 

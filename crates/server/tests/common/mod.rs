@@ -1,0 +1,231 @@
+//! What the server tests share: a small SYNTHETIC scenario and a bundle trained on it (once
+//! per test binary), a fresh server state with one token per role, and request helpers that
+//! go through the router without a socket.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use arbiter_server::{App, Limits, Paths, Role};
+use arbiter_store::{SqliteStore, Tokens};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub struct Fixture {
+    _dir: tempfile::TempDir,
+    pub bundle: PathBuf,
+    /// Test alerts as JSON objects (field name → text), with their true labels.
+    pub alerts: Vec<Value>,
+}
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The scenario and bundle, built on first use.
+pub fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let scn = dir.path().join("scn");
+        let opts = arbiter_scenario::Options {
+            train_rows: 3000,
+            test_rows: 800,
+            drift: true,
+            gaps: 0.03,
+        };
+        arbiter_scenario::generate("soc-mixed", 5, &opts, &scn).unwrap();
+        let schema = arbiter_ingest::load_schema(&scn.join("schema.yaml")).unwrap();
+        let train = scn.join("train.csv");
+        let data = arbiter_ingest::load(
+            &schema,
+            &train,
+            arbiter_ingest::OnError::Fail,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        let inputs = vec![arbiter_model::InputFile {
+            name: "train.csv".into(),
+            sha256: arbiter_ingest::file_sha256(&train).unwrap(),
+            data,
+        }];
+        let options = arbiter_model::TrainOptions {
+            members: 3,
+            iterations: 30,
+            ..Default::default()
+        };
+        let trained =
+            arbiter_model::train(&schema, inputs, &options, &arbiter_model::Quiet).unwrap();
+        let bundle = dir.path().join("bundle");
+        arbiter_model::bundle::write(&bundle, &trained.files).unwrap();
+        let mut rdr = csv::Reader::from_path(scn.join("test.csv")).unwrap();
+        let headers = rdr.headers().unwrap().clone();
+        let alerts = rdr
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                let obj: serde_json::Map<String, Value> = headers
+                    .iter()
+                    .zip(r.iter())
+                    .map(|(h, v)| (h.to_string(), Value::String(v.to_string())))
+                    .collect();
+                Value::Object(obj)
+            })
+            .collect();
+        Fixture {
+            _dir: dir,
+            bundle,
+            alerts,
+        }
+    })
+}
+
+/// A server state on a fresh database, with one live token per role.
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub app: App,
+    pub tokens: BTreeMap<Role, String>,
+    /// A second analyst, for four eyes.
+    pub analyst2: String,
+}
+
+pub fn server_with(limits: Limits) -> Server {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("arbiter.db");
+    let mut tokens = BTreeMap::new();
+    let mut store = SqliteStore::open(&db).unwrap();
+    let mut add = |name: &str, role: Role| {
+        let t = arbiter_server::new_token();
+        store
+            .create_token(
+                name,
+                role.as_str(),
+                &arbiter_server::token_hash(&t),
+                "2026-12-01T00:00:00Z",
+            )
+            .unwrap();
+        t
+    };
+    for role in Role::ALL {
+        tokens.insert(role, add(role.as_str(), role));
+    }
+    let analyst2 = add("second-analyst", Role::Analyst);
+    drop(store);
+    let paths = Paths {
+        db,
+        audit: None,
+        model: f.bundle.clone(),
+        policy: repo().join("policies/default.yaml"),
+    };
+    let app = App::open(&paths, limits, Duration::from_secs(30)).unwrap();
+    Server {
+        dir,
+        app,
+        tokens,
+        analyst2,
+    }
+}
+
+pub fn server() -> Server {
+    server_with(Limits::default())
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+}
+
+/// Sends one request through the router (no socket).
+pub async fn send(app: &App, req: Request<Body>) -> Reply {
+    let resp = arbiter_server::router(app.clone())
+        .oneshot(req)
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+pub fn request(
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    ctype: Option<&str>,
+    body: impl Into<Body>,
+) -> Request<Body> {
+    let mut b = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    if let Some(c) = ctype {
+        b = b.header("content-type", c);
+    }
+    b.body(body.into()).unwrap()
+}
+
+pub async fn get(app: &App, uri: &str, token: &str) -> Reply {
+    send(app, request("GET", uri, Some(token), None, Body::empty())).await
+}
+
+pub async fn post_json(app: &App, uri: &str, token: &str, body: &Value) -> Reply {
+    send(
+        app,
+        request(
+            "POST",
+            uri,
+            Some(token),
+            Some("application/json"),
+            body.to_string(),
+        ),
+    )
+    .await
+}
+
+/// NDJSON of the given alerts.
+pub fn ndjson(alerts: &[Value]) -> String {
+    alerts.iter().map(|a| format!("{a}\n")).collect()
+}
+
+/// Ingests alerts and returns the report.
+pub async fn ingest(s: &Server, alerts: &[Value]) -> Value {
+    let r = send(
+        &s.app,
+        request(
+            "POST",
+            "/api/v1/alerts",
+            Some(&s.tokens[&Role::Ingest]),
+            Some("application/x-ndjson"),
+            ndjson(alerts),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.json()
+}
+
+/// Number of entries in the audit log (from a fresh checkpoint).
+pub async fn audit_size(s: &Server) -> u64 {
+    get(&s.app, "/api/v1/audit/checkpoint", &s.tokens[&Role::Viewer])
+        .await
+        .json()["size"]
+        .as_u64()
+        .unwrap()
+}
