@@ -14,9 +14,18 @@ use crate::view::{AlertView, User};
 
 /// One alert with everything known about it, and the decision controls the user may use.
 pub fn alert_page(user: &User, view: &AlertView, flash: Option<&str>) -> String {
+    render(user, view, flash.map(|m| (m, "")))
+}
+
+/// The alert page with an error message (a decision that was not recorded) at the top.
+pub fn alert_page_error(user: &User, view: &AlertView, error: &str) -> String {
+    render(user, view, Some((error, "error")))
+}
+
+fn render(user: &User, view: &AlertView, flash: Option<(&str, &str)>) -> String {
     let mut body = String::new();
-    if let Some(m) = flash {
-        body.push_str(&flash_html(m, ""));
+    if let Some((m, kind)) = flash {
+        body.push_str(&flash_html(m, kind));
     }
     body.push_str(&header(view));
     body.push_str(&summary(view));

@@ -17,7 +17,7 @@ mod style;
 mod timeline;
 pub mod view;
 
-pub use alert::alert_page;
+pub use alert::{alert_page, alert_page_error};
 pub use layout::escape;
 pub use pages::{error_page, login_page};
 pub use queue::queue_page;

@@ -90,6 +90,9 @@ async fn signed_in(
 /// A request that says where it came from must come from here (the cookie is also
 /// SameSite=Strict; this is the second lock on the door).
 fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return matches!(site, "same-origin" | "none");
+    }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
@@ -231,10 +234,16 @@ async fn render_alert(
     flash: Option<&str>,
     status: StatusCode,
 ) -> Response {
+    let u = user(caller);
     match crate::views::alert_detail(app, id).await {
         Ok(Some(d)) => page(
             status,
-            arbiter_console::alert_page(&user(caller), &d.view, flash),
+            match flash {
+                Some(m) if !status.is_success() => {
+                    arbiter_console::alert_page_error(&u, &d.view, m)
+                }
+                _ => arbiter_console::alert_page(&u, &d.view, flash),
+            },
         ),
         Ok(None) => error_page(
             Some(caller),
