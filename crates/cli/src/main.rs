@@ -49,6 +49,8 @@ enum Command {
     BenchExplain(cmd::bench_explain::Args),
     /// Measure audit append rate (with and without fsync batching), verify and query time
     BenchAudit(cmd::bench_audit::Args),
+    /// Measure HTTP ingest rate and single-alert ingest-to-decision latency on loopback
+    BenchServe(cmd::bench_serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd::bench::run(a),
         Command::BenchExplain(a) => cmd::bench_explain::run(a),
         Command::BenchAudit(a) => cmd::bench_audit::run(a),
+        Command::BenchServe(a) => cmd::bench_serve::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

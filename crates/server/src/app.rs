@@ -50,6 +50,8 @@ pub struct Paths {
     pub audit: Option<PathBuf>,
     pub model: PathBuf,
     pub policy: PathBuf,
+    /// Resolved past alerts for similar cases (labelled, the model's schema).
+    pub cases: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +74,12 @@ pub enum OpenError {
 }
 
 pub struct Inner {
-    pub core: Mutex<Core>,
+    /// The writer. A FIFO-fair lock, so an analyst's click waits for the batches already
+    /// queued but is never overtaken by later ones.
+    pub core: tokio::sync::Mutex<Core>,
+    /// Set when a write panicked holding the writer: its state may be half-applied, so every
+    /// later write refuses until a restart (the audit log recovers on open).
+    pub poisoned: AtomicBool,
     /// The model in force (also inside the engine): read without waiting for the writer.
     pub model: std::sync::RwLock<&'static arbiter_model::Model>,
     pub reader: Mutex<SqliteStore>,
@@ -120,7 +127,12 @@ impl App {
         if recovery.dropped_bytes > 0 {
             eprintln!("audit log: {recovery}");
         }
-        let engine = Engine::new(model, policy, &store, deadline, None)?;
+        let cases = paths
+            .cases
+            .as_deref()
+            .map(|p| arbiter_triage::load_cases(model, p))
+            .transpose()?;
+        let engine = Engine::new(model, policy, &store, deadline, None, cases)?;
         engine.record_changes(policy_text.as_bytes(), "serve", &mut store, &mut audit)?;
         let mut labels: Vec<String> = vec!["benign".into()];
         for c in &model.spec.category_head.classes {
@@ -130,7 +142,8 @@ impl App {
         }
         let features = model.schema.features().map(|f| f.name.clone()).collect();
         Ok(App(Arc::new(Inner {
-            core: Mutex::new(Core {
+            poisoned: AtomicBool::new(false),
+            core: tokio::sync::Mutex::new(Core {
                 engine,
                 store,
                 audit,
@@ -159,8 +172,17 @@ impl App {
     {
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut core = app.0.core.lock().map_err(|_| poisoned())?;
-            f(&mut core)
+            if app.0.poisoned.load(Ordering::SeqCst) {
+                return Err(poisoned());
+            }
+            let mut core = app.0.core.blocking_lock();
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut core))) {
+                Ok(r) => r,
+                Err(_) => {
+                    app.0.poisoned.store(true, Ordering::SeqCst);
+                    Err(poisoned())
+                }
+            }
         })
         .await
         .map_err(|e| ApiError::internal(format!("the writer task failed: {e}")))?

@@ -108,6 +108,7 @@ impl Core {
             store,
             self.engine.deadline,
             None,
+            None,
         )?;
         let index = self.audit(Entry {
             time: chrono::Utc::now(),

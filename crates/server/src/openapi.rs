@@ -77,6 +77,12 @@ fn describe(method: &str, path: &str) -> (&'static str, &'static str, Option<Val
         ("GET", "/api/v1/audit/entries/{index}") => {
             ("auditEntry", "One audit entry", None, "entry")
         }
+        ("GET", "/api/v1/audit/query") => (
+            "auditQuery",
+            "Every entry about an entity (alert id, host:…, user:…, category:…) since a time: did the AI see this and dismiss it? (query: entity, since)",
+            None,
+            "entries, oldest first",
+        ),
         ("GET", "/api/v1/policy") => (
             "getPolicy",
             "The policy in force",

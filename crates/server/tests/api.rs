@@ -134,6 +134,8 @@ async fn an_alert_comes_with_its_evidence_package_action_and_audit_timeline() {
     assert_eq!(a["alert"]["id"], id);
     assert!(a["package"]["summary"]["why"].is_string(), "{a}");
     assert_eq!(a["package"]["schema_version"], "1.0");
+    let similar = a["package"]["similar_cases"]["cases"].as_array().unwrap();
+    assert!(!similar.is_empty(), "the server was given past cases: {a}");
     let tl = a["timeline"].as_array().unwrap();
     assert_eq!(tl.len(), 1, "the policy's decision: {tl:?}");
     assert_eq!(tl[0]["kind"], "decision");
@@ -223,6 +225,28 @@ async fn approve_and_override_are_audited_before_they_take_effect_and_kept_as_fe
     assert_eq!(last["kind"], "override");
     assert_eq!(last["reason_code"], "model_wrong");
     assert_eq!(last["note"], "beaconing to a new domain");
+    let alert_id = a["alert"]["alert_id"].as_str().unwrap().to_string();
+    let q = get(
+        &s.app,
+        &format!("/api/v1/audit/query?entity={alert_id}"),
+        analyst,
+    )
+    .await
+    .json();
+    let kinds: Vec<&str> = q["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["entry"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["decision", "override"], "{q}");
+    let bad = get(
+        &s.app,
+        "/api/v1/audit/query?entity=x&since=yesterday",
+        analyst,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let d = a["decisions"].as_array().unwrap().last().unwrap().clone();
     assert!(d["ms_to_decision"].as_i64().unwrap() >= 0, "{d}");
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use arbiter_audit::{AuditLog, Entry, EntryKind};
 use arbiter_core::EvidencePackage;
-use arbiter_explain::Explaining;
+use arbiter_explain::{CaseStore, Explaining};
 use arbiter_ingest::{Record, Value};
 use arbiter_model::Model;
 use arbiter_policy::{
@@ -67,6 +67,26 @@ pub struct Triaged {
     pub p_malicious: Option<f64>,
     pub flags: Vec<String>,
     pub audit_index: Option<u64>,
+}
+
+/// Resolved past alerts (a labelled file read with the model's schema) for similar cases.
+pub fn load_cases(model: &Model, path: &std::path::Path) -> Result<CaseStore, TriageError> {
+    let data = arbiter_ingest::load(
+        &model.schema,
+        path,
+        arbiter_ingest::OnError::Skip,
+        &mut |_, _| {},
+    )
+    .map_err(arbiter_explain::ExplainError::from)?;
+    let name = path.file_name().map_or(path.display().to_string(), |n| {
+        n.to_string_lossy().into_owned()
+    });
+    Ok(CaseStore::new(
+        model,
+        &name,
+        &path.display().to_string(),
+        &data.records,
+    ))
 }
 
 /// The idempotency key of a row read from a file: file name, line and alert id.
@@ -121,15 +141,17 @@ pub struct Engine<'m> {
 impl<'m> Engine<'m> {
     /// Prepares `model` and `policy`, restoring rate-limit and flood-control state from the
     /// store so that budgets survive a restart. `asset_field` names the field holding the
-    /// asset role (default `asset_role` when the schema has it).
+    /// asset role (default `asset_role` when the schema has it); `cases` are resolved past
+    /// alerts for the packages' similar cases.
     pub fn new(
         model: &'m Model,
         policy: Policy,
         store: &dyn Store,
         deadline: Duration,
         asset_field: Option<&str>,
+        cases: Option<CaseStore>,
     ) -> Result<Engine<'m>, TriageError> {
-        let explaining = Explaining::new(model, None)?;
+        let explaining = Explaining::new(model, cases)?;
         let limiter = match store.get_state("rate_limiter")? {
             Some(json) => RateLimiter::from_json(&policy, &json)?,
             None => RateLimiter::new(&policy),

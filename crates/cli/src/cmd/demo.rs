@@ -122,6 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         audit: None,
         deadline_ms: 30_000,
         asset_field: None,
+        cases: Some(data.join("train.csv")),
         batch: 1024,
         on_error: OnErrorArg::Fail,
     })?;
@@ -141,6 +142,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         policy,
         db,
         audit: None,
+        cases: Some(data.join("train.csv")),
         listen: args.listen,
         queue_capacity: arbiter_server::Limits::default().queue_capacity,
         max_body_bytes: arbiter_server::Limits::default().max_body_bytes,

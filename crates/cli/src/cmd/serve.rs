@@ -21,6 +21,9 @@ pub struct Args {
     /// Audit log directory (default: `audit/` beside the database)
     #[arg(long, env = "ARBITER_AUDIT")]
     pub audit: Option<PathBuf>,
+    /// Resolved past alerts (labelled, the model's schema) for similar cases
+    #[arg(long, env = "ARBITER_CASES")]
+    pub cases: Option<PathBuf>,
     /// Address to listen on (port 0 picks a free port)
     #[arg(long, env = "ARBITER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -47,6 +50,7 @@ pub fn open(args: &Args) -> anyhow::Result<App> {
         audit: args.audit.clone(),
         model: args.model.clone(),
         policy: args.policy.clone(),
+        cases: args.cases.clone(),
     };
     let limits = Limits {
         queue_capacity: args.queue_capacity,

@@ -124,3 +124,44 @@ pub async fn entry(
     })
     .await
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryParams {
+    pub entity: String,
+    /// RFC 3339 time; entries before it are left out.
+    pub since: Option<String>,
+}
+
+/// `GET /api/v1/audit/query?entity=E&since=T`: what was recorded about an entity, from the
+/// log's index ("did the AI see this and dismiss it, and on what evidence?").
+pub async fn query(
+    State(app): State<App>,
+    headers: HeaderMap,
+    q: Result<Query<QueryParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    app.require(&headers, Permission::Read, "query the audit log", vec![])
+        .await?;
+    let Query(q) =
+        q.map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))?;
+    let since = q
+        .since
+        .as_deref()
+        .map(|t| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|e| {
+                    ApiError::bad_request(format!("since {t:?} is not an RFC 3339 time: {e}"))
+                })
+        })
+        .transpose()?;
+    app.write(move |core| {
+        let hits = core.audit.query(&q.entity, since)?;
+        let entries: Vec<Value> = hits
+            .into_iter()
+            .map(|(index, e)| json!({"index": index, "entry": e}))
+            .collect();
+        Ok(Json(json!({"entity": q.entity, "entries": entries})))
+    })
+    .await
+}

@@ -63,6 +63,7 @@ pub fn routes() -> Router<App> {
         .route("/api/v1/audit/proof/{index}", get(audit::proof))
         .route("/api/v1/audit/consistency", get(audit::consistency))
         .route("/api/v1/audit/entries/{index}", get(audit::entry))
+        .route("/api/v1/audit/query", get(audit::query))
         .route(
             "/api/v1/policy",
             get(admin::get_policy).put(admin::put_policy),

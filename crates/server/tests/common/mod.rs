@@ -19,6 +19,8 @@ use tower::ServiceExt;
 pub struct Fixture {
     _dir: tempfile::TempDir,
     pub bundle: PathBuf,
+    /// The training file: resolved past cases.
+    pub cases: PathBuf,
     /// Test alerts as JSON objects (field name → text), with their true labels.
     pub alerts: Vec<Value>,
 }
@@ -80,6 +82,7 @@ pub fn fixture() -> &'static Fixture {
         Fixture {
             _dir: dir,
             bundle,
+            cases: train,
             alerts,
         }
     })
@@ -122,6 +125,7 @@ pub fn server_with(limits: Limits) -> Server {
         audit: None,
         model: f.bundle.clone(),
         policy: repo().join("policies/default.yaml"),
+        cases: Some(f.cases.clone()),
     };
     let app = App::open(&paths, limits, Duration::from_secs(30)).unwrap();
     Server {

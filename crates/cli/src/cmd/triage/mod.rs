@@ -42,6 +42,9 @@ pub struct Args {
     /// `assets`); default `asset_role` when the schema has it
     #[arg(long)]
     pub asset_field: Option<String>,
+    /// Resolved past alerts (labelled, same schema) for the packages' similar cases
+    #[arg(long)]
+    pub cases: Option<PathBuf>,
     #[arg(long, default_value_t = 1024)]
     pub batch: usize,
     #[arg(long, value_enum, default_value_t)]
@@ -71,6 +74,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &store,
         Duration::from_millis(args.deadline_ms),
         args.asset_field.as_deref(),
+        args.cases
+            .as_deref()
+            .map(|p| arbiter_triage::load_cases(&model, p))
+            .transpose()?,
     )?;
     // Policy and model changes are audited before the first decision that uses them.
     engine.record_changes(&policy_text, "cli/triage", &mut store, &mut audit)?;
