@@ -130,9 +130,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let second = super::token::create(&db, None, "analyst", "demo-analyst-2")?;
     if args.no_serve {
         println!(
-            "\n== 7/7 serve: skipped (--no-serve); run `arbiter serve --model {} --db {}`",
+            "\n== 7/7 serve: skipped (--no-serve); run `arbiter serve --model {} --policy {} --db {} --cases {}`",
             model_dir.display(),
-            db.display()
+            policy.display(),
+            db.display(),
+            data.join("train.csv").display()
         );
         return Ok(());
     }

@@ -66,7 +66,7 @@ pub fn create(
         kind: EntryKind::Decision,
         actor: "cli/token".into(),
         entities: vec![format!("token:{name}")],
-        summary: format!("cli/token created a {role} token named {name}"),
+        summary: format!("cli/token created token {name} (role {role})"),
         body: serde_json::json!({"token": {"name": name, "role": role.as_str(), "sha256_prefix": &hash[..12]}}),
     })?;
     store.create_token(name, role.as_str(), &hash, &chrono::Utc::now().to_rfc3339())?;

@@ -193,7 +193,7 @@ pub async fn issue(
             kind: arbiter_audit::EntryKind::Decision,
             actor: actor.clone(),
             entities: vec![format!("token:{name}")],
-            summary: format!("{actor} created a {role} token named {name}"),
+            summary: format!("{actor} created token {name} (role {role})"),
             body: json!({"token": {"name": name, "role": role, "sha256_prefix": &hash[..12]}}),
         })?;
         let id = core.store.create_token(
@@ -249,7 +249,7 @@ pub async fn revoke_token(
                 kind: arbiter_audit::EntryKind::Decision,
                 actor: actor.clone(),
                 entities: vec![format!("token:{name}")],
-                summary: format!("{actor} revoked the {target_role} token named {name}"),
+                summary: format!("{actor} revoked token {name} (role {target_role})"),
                 body: json!({"revoke_token": id}),
             })?;
             Ok((
