@@ -105,6 +105,21 @@ fn same_origin(headers: &HeaderMap) -> bool {
         .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
 }
 
+/// [`signed_in`] for a page about one alert: also parses the alert id.
+async fn signed_in_alert(
+    app: &App,
+    headers: &HeaderMap,
+    perm: Permission,
+    what: &str,
+    raw: &str,
+) -> Result<(Caller, i64), Response> {
+    let caller = signed_in(app, headers, perm, what, vec![format!("alert:{raw}")]).await?;
+    match crate::api::path_id("alert id", raw) {
+        Ok(id) => Ok((caller, id)),
+        Err(e) => Err(error_page(Some(&caller), &e)),
+    }
+}
+
 async fn login_form() -> Html<String> {
     Html(arbiter_console::login_page(None))
 }
@@ -259,22 +274,11 @@ async fn alert(
     Path(raw): Path<String>,
     q: Result<Query<AlertQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let caller = match signed_in(
-        &app,
-        &headers,
-        Permission::Read,
-        "read an alert",
-        vec![format!("alert:{raw}")],
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let id = match crate::api::path_id("alert id", &raw) {
-        Ok(id) => id,
-        Err(e) => return error_page(Some(&caller), &e),
-    };
+    let (caller, id) =
+        match signed_in_alert(&app, &headers, Permission::Read, "read an alert", &raw).await {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
     let flash = q
         .ok()
         .and_then(|Query(q)| q.done)
@@ -283,50 +287,30 @@ async fn alert(
     render_alert(&app, &caller, id, flash, StatusCode::OK).await
 }
 
-#[derive(Debug, Deserialize)]
-struct DecisionForm {
-    action: String,
-    reason_code: Option<String>,
-    note: Option<String>,
-    label: Option<String>,
-    feature: Option<String>,
-}
-
 async fn decide(
     State(app): State<App>,
     headers: HeaderMap,
     Path(raw): Path<String>,
-    form: Result<Form<DecisionForm>, FormRejection>,
+    form: Result<Form<DecisionRequest>, FormRejection>,
 ) -> Response {
-    let caller = match signed_in(
+    let (caller, id) = match signed_in_alert(
         &app,
         &headers,
         Permission::Decide,
         "decide on an alert",
-        vec![format!("alert:{raw}")],
+        &raw,
     )
     .await
     {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let id = match crate::api::path_id("alert id", &raw) {
-        Ok(id) => id,
-        Err(e) => return error_page(Some(&caller), &e),
-    };
-    let form = match form {
+    let req = match form {
         Ok(Form(f)) => f,
         Err(e) => {
             let msg = format!("the form could not be read: {}", e.body_text());
             return render_alert(&app, &caller, id, Some(&msg), StatusCode::BAD_REQUEST).await;
         }
-    };
-    let req = DecisionRequest {
-        action: form.action,
-        reason_code: form.reason_code,
-        note: form.note,
-        label: form.label,
-        feature: form.feature,
     };
     match decision::apply(&app, caller.clone(), id, req).await {
         Ok(o) => {
