@@ -87,6 +87,8 @@ fn filters(view: &QueueView) -> String {
             "<form id=\"queue-filter\" class=\"filters\" method=\"get\" action=\"/queue\">",
             "{}{}<label>Category <input type=\"text\" name=\"category\" id=\"filter-category\" ",
             "value=\"{}\" placeholder=\"any\"></label>{}",
+            "<label class=\"filter-new\"><input type=\"checkbox\" name=\"new_pattern\" ",
+            "value=\"true\" id=\"filter-new-pattern\"{}> new patterns only</label> ",
             "<button type=\"submit\" id=\"filter-submit\">Filter</button> ",
             "<a href=\"/queue\" class=\"filter-clear\">clear</a></form>\n"
         ),
@@ -94,6 +96,7 @@ fn filters(view: &QueueView) -> String {
         select("state", "State", &STATES, view.state.as_deref()),
         escape(view.category.as_deref().unwrap_or("")),
         select("flag", "Flag", &FLAGS, view.flag.as_deref()),
+        if view.new_pattern { " checked" } else { "" },
     )
 }
 
@@ -108,7 +111,8 @@ fn counts(view: &QueueView) -> String {
         ));
     }
     s.push_str(&format!(
-        "<li class=\"count count-new-patterns\"><b>{}</b> new pattern{}</li></ul>\n",
+        "<li class=\"count count-new-patterns\"><a href=\"/queue?new_pattern=true\"><b>{}</b> new \
+         pattern{}</a></li></ul>\n",
         view.counts.new_patterns,
         if view.counts.new_patterns == 1 {
             ""

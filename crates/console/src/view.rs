@@ -89,6 +89,9 @@ pub struct QueueView {
     pub state: Option<String>,
     pub category: Option<String>,
     pub flag: Option<String>,
+    /// Only first-seen patterns are shown.
+    #[serde(default)]
+    pub new_pattern: bool,
     pub counts: QueueCounts,
 }
 

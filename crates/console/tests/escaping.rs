@@ -89,6 +89,7 @@ fn hostile_queue_rows_and_filters_are_escaped() {
         state: Some(h.clone()),
         category: Some(h.clone()),
         flag: Some(h.clone()),
+        new_pattern: false,
         counts: QueueCounts {
             by_state: vec![(h.clone(), 1)],
             new_patterns: 0,

@@ -18,6 +18,7 @@ fn queue() -> QueueView {
         state: Some("pending_approval".into()),
         category: Some("exfiltration".into()),
         flag: Some("low_confidence".into()),
+        new_pattern: true,
         counts: QueueCounts {
             by_state: vec![("analyst".into(), 1), ("pending_approval".into(), 1)],
             new_patterns: 1,
@@ -84,7 +85,14 @@ fn filter_selects_keep_their_values() {
     assert!(form.contains("<option value=\"low_confidence\" selected>"));
     assert!(form.contains("name=\"category\" id=\"filter-category\" value=\"exfiltration\""));
     assert_eq!(form.matches(" selected>").count(), 3);
+    assert!(
+        form.contains("id=\"filter-new-pattern\" checked>"),
+        "{form}"
+    );
     let mut q = queue();
+    q.new_pattern = false;
+    let plain = queue_page(&user("alice", "analyst"), &q);
+    assert!(plain.contains("id=\"filter-new-pattern\">"));
     q.flag = Some("some_new_flag".into());
     let html = queue_page(&user("alice", "analyst"), &q);
     assert!(html.contains("<option value=\"some_new_flag\" selected>some_new_flag</option>"));

@@ -213,6 +213,7 @@ async fn queue(
                 state: filter.state,
                 category: filter.category,
                 flag: filter.flag,
+                new_pattern: filter.new_pattern == Some(true),
                 counts: QueueCounts {
                     by_state: stats.by_state,
                     new_patterns: stats.new_patterns,

@@ -294,14 +294,23 @@ impl Store for SqliteStore {
              AND (?1 IS NULL OR a.tier = ?1) \
              AND (?3 IS NULL OR a.category = ?3) \
              AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(a.flags) WHERE value = ?4)) \
+             AND (?6 IS NULL OR c.new_pattern = ?6) \
              ORDER BY a.risk DESC, json_array_length(a.flags) DESC, a.id LIMIT ?5"
         );
         let limit = if f.limit == 0 { -1 } else { f.limit as i64 };
         let mut stmt = self.conn.prepare(&q).map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![f.tier, f.state, f.category, f.flag, limit], |r| {
-                self.alert_row(r)
-            })
+            .query_map(
+                params![
+                    f.tier,
+                    f.state,
+                    f.category,
+                    f.flag,
+                    limit,
+                    f.new_pattern.map(i64::from)
+                ],
+                |r| self.alert_row(r),
+            )
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))

@@ -117,6 +117,9 @@ pub struct QueueFilter {
     pub state: Option<String>,
     pub category: Option<String>,
     pub flag: Option<String>,
+    /// Only alerts whose case is a first-seen pattern (`Some(true)`), or only the others.
+    #[serde(default)]
+    pub new_pattern: Option<bool>,
     pub limit: usize,
 }
 

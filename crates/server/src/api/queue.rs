@@ -18,6 +18,8 @@ pub struct QueueQuery {
     pub state: Option<String>,
     pub category: Option<String>,
     pub flag: Option<String>,
+    /// `true`: only first-seen patterns; `false`: only the others.
+    pub new_pattern: Option<bool>,
     pub limit: Option<usize>,
 }
 
@@ -57,6 +59,7 @@ impl QueueQuery {
             state: empty(&self.state),
             category: empty(&self.category),
             flag,
+            new_pattern: self.new_pattern,
             limit: self.limit.unwrap_or(200).min(5_000),
         })
     }
