@@ -4,7 +4,7 @@
 use arbiter_store::AlertRow;
 
 use crate::gauge::{confidence_block, flag_badges};
-use crate::layout::{class_token, escape, page};
+use crate::layout::{class_token, escape, fmt_p, page};
 use crate::view::{QueueView, User};
 
 /// Tiers a policy assigns.
@@ -137,9 +137,15 @@ fn queue_row(row: &AlertRow) -> String {
     } else {
         ""
     };
-    let p = match row.p_malicious {
-        Some(p) => confidence_block(p, None, true),
-        None => "<span class=\"unscored\">not scored</span>".to_string(),
+    // An abstention's probability is no evidence (the row is unlike training): it must not
+    // read as "near certain" in the queue.
+    let p = match (row.p_malicious, row.tier.as_str()) {
+        (Some(p), "abstain") => format!(
+            "<span class=\"abstained-p\"><b>model abstained</b> — its p {} is not evidence</span>",
+            fmt_p(p)
+        ),
+        (Some(p), _) => confidence_block(p, None, true),
+        (None, _) => "<span class=\"unscored\">not scored</span>".to_string(),
     };
     let verdict = match (&row.verdict, &row.category) {
         (Some(v), Some(c)) => format!(

@@ -143,3 +143,17 @@ fn the_stylesheet_styles_the_bands_banners_and_flags() {
         assert!(STYLE.contains(class), "{class} not styled");
     }
 }
+
+#[test]
+fn an_abstained_row_does_not_show_its_probability_as_a_confident_verdict() {
+    let mut q = queue();
+    let mut r = q.rows[0].clone();
+    r.tier = "abstain".into();
+    r.state = "abstained".into();
+    r.p_malicious = Some(0.9995);
+    q.rows = vec![r];
+    let html = queue_page(&user("alice", "analyst"), &q);
+    let table = common::element(&html, "table", "queue");
+    assert!(table.contains("model abstained"), "{table}");
+    assert!(!table.contains("near certain"), "{table}");
+}
