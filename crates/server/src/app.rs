@@ -27,6 +27,9 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Most alerts in one ingest request (`413` above).
     pub max_batch: usize,
+    /// Alerts the writer triages at a time; a request holding more is taken in several turns
+    /// so that decisions queued meanwhile are not held up by the whole request.
+    pub write_chunk: usize,
     /// Mark the console's cookie `Secure` (when served behind TLS).
     pub secure_cookies: bool,
 }
@@ -37,6 +40,7 @@ impl Default for Limits {
             queue_capacity: 20_000,
             max_body_bytes: 16 << 20,
             max_batch: 10_000,
+            write_chunk: 128,
             secure_cookies: false,
         }
     }

@@ -420,3 +420,23 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
     let ops: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(ops, listed);
 }
+
+#[tokio::test]
+async fn a_batch_larger_than_the_write_chunk_is_triaged_whole_and_in_order() {
+    let s = server_with(arbiter_server::Limits {
+        write_chunk: 7,
+        ..arbiter_server::Limits::default()
+    });
+    let report = ingest(&s, &fixture().alerts[..30]).await;
+    assert_eq!(report["accepted"], 30);
+    let items = report["alerts"].as_array().unwrap();
+    let lines: Vec<u64> = items.iter().map(|a| a["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, (1..=30).collect::<Vec<u64>>());
+    let audit: Vec<u64> = items
+        .iter()
+        .map(|a| a["audit_index"].as_u64().unwrap())
+        .collect();
+    assert!(audit.windows(2).all(|w| w[0] < w[1]), "{audit:?}");
+    let again = ingest(&s, &fixture().alerts[..30]).await;
+    assert_eq!(again["duplicates"], 30);
+}

@@ -33,7 +33,7 @@ pub struct Args {
     /// Policy file (YAML)
     #[arg(long, default_value = "policies/default.yaml")]
     pub policy: PathBuf,
-    /// Directory for bench-serve.json and bench-serve.md
+    /// Directory for bench-serve.json and bench-serve.md (bench-serve-chunkN.* for a non-default --write-chunk)
     #[arg(long)]
     pub out: PathBuf,
     /// Alerts for the sustained-ingest phase (at most the file's rows)
@@ -48,6 +48,9 @@ pub struct Args {
     /// Single-alert requests timed, one after another, on the idle server
     #[arg(long, default_value_t = 1000)]
     pub singles: usize,
+    /// Alerts the server's writer triages at a time (the server's --write-chunk)
+    #[arg(long, default_value_t = Limits::default().write_chunk)]
+    pub write_chunk: usize,
     /// Single-alert requests timed while batches keep the writer busy (each waits for a batch)
     #[arg(long, default_value_t = 100)]
     pub singles_under_load: usize,
@@ -70,6 +73,7 @@ struct Report {
     alerts: usize,
     batch: usize,
     connections: usize,
+    write_chunk: usize,
     in_process_alerts_per_second: f64,
     http_alerts_per_second: f64,
     http_vs_in_process: f64,
@@ -146,6 +150,7 @@ fn fresh(args: &Args, dir: &Path) -> anyhow::Result<(App, String)> {
     };
     let limits = Limits {
         queue_capacity: 1_000_000,
+        write_chunk: args.write_chunk,
         ..Limits::default()
     };
     Ok((App::open(&paths, limits, Duration::from_secs(60))?, token))
@@ -338,6 +343,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             alerts: args.alerts,
             batch: args.batch,
             connections: args.connections,
+            write_chunk: args.write_chunk,
             in_process_alerts_per_second: in_process,
             http_alerts_per_second: http_rate,
             http_vs_in_process: http_rate / in_process,
@@ -369,8 +375,13 @@ async fn start(app: App) -> anyhow::Result<Started> {
 
 fn write(out: &Path, r: &Report) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let name = if r.write_chunk == Limits::default().write_chunk {
+        "bench-serve".to_string()
+    } else {
+        format!("bench-serve-chunk{}", r.write_chunk)
+    };
     std::fs::write(
-        out.join("bench-serve.json"),
+        out.join(format!("{name}.json")),
         serde_json::to_string_pretty(r)?,
     )?;
     let lat = |l: &Latency| {
@@ -383,7 +394,8 @@ fn write(out: &Path, r: &Report) -> anyhow::Result<()> {
         "# Benchmark: `arbiter serve` under load on loopback\n\n{}\n\n\
          Data: `{}` (bundle `{}`); each phase on a fresh database. Client: hyper on the same \
          machine, so client and server share the two cores.\n\n\
-         ## Sustained ingest\n\n{} alerts, NDJSON batches of {}, {} connections.\n\n\
+         ## Sustained ingest\n\n{} alerts, NDJSON batches of {}, {} connections; the server's \
+         writer takes {} alerts at a time (`--write-chunk`).\n\n\
          | path | alerts/s | ratio |\n|---|---:|---:|\n\
          | in-process triage (same alerts, same batches, no HTTP) | {:.0} | 1.00 |\n\
          | HTTP `POST /api/v1/alerts` | {:.0} | {:.2} |\n\n\
@@ -401,6 +413,7 @@ fn write(out: &Path, r: &Report) -> anyhow::Result<()> {
         r.alerts,
         r.batch,
         r.connections,
+        r.write_chunk,
         r.in_process_alerts_per_second,
         r.http_alerts_per_second,
         r.http_vs_in_process,
@@ -411,7 +424,7 @@ fn write(out: &Path, r: &Report) -> anyhow::Result<()> {
         lat(&r.single_under_load),
         r.peak_rss_mib.map_or("n/a".into(), |m| format!("{m:.0}")),
     );
-    std::fs::write(out.join("bench-serve.md"), &md)?;
+    std::fs::write(out.join(format!("{name}.md")), &md)?;
     print!("{md}");
     Ok(())
 }

@@ -36,6 +36,9 @@ pub struct Args {
     /// Most alerts in one ingest request (413 above)
     #[arg(long, env = "ARBITER_MAX_BATCH", default_value_t = Limits::default().max_batch)]
     pub max_batch: usize,
+    /// Alerts the writer triages at a time (a decision waits for at most one such chunk)
+    #[arg(long, env = "ARBITER_WRITE_CHUNK", default_value_t = Limits::default().write_chunk)]
+    pub write_chunk: usize,
     /// Scoring deadline per ingest batch, in milliseconds (timeout ⇒ analyst, model_timeout)
     #[arg(long, env = "ARBITER_DEADLINE_MS", default_value_t = 10_000)]
     pub deadline_ms: u64,
@@ -56,6 +59,7 @@ pub fn open(args: &Args) -> anyhow::Result<App> {
         queue_capacity: args.queue_capacity,
         max_body_bytes: args.max_body_bytes,
         max_batch: args.max_batch,
+        write_chunk: args.write_chunk,
         secure_cookies: args.secure_cookies,
     };
     App::open(&paths, limits, Duration::from_millis(args.deadline_ms))

@@ -238,19 +238,41 @@ pub async fn ingest(
             Incoming { record, key }
         })
         .collect();
-    let file2 = file.clone();
-    let done = app
-        .write(move |core| {
-            let triaged = core.triage(batch, &file2)?;
-            triaged
-                .into_iter()
-                .map(|t| {
-                    let id = arbiter_store::Store::alert_id_for_key(&core.store, &t.key)?;
-                    Ok(IngestedAlert { id, triaged: t })
-                })
-                .collect::<Result<Vec<_>, ApiError>>()
-        })
-        .await?;
+    // The writer takes the batch in chunks, so an analyst's click queued behind a big batch
+    // waits for one chunk, not the whole request.
+    let chunk = app.0.limits.write_chunk.max(1);
+    let mut done: Vec<IngestedAlert> = Vec::with_capacity(n);
+    let mut batch = batch;
+    while !batch.is_empty() {
+        let rest = batch.split_off(chunk.min(batch.len()));
+        let part = std::mem::replace(&mut batch, rest);
+        let file2 = file.clone();
+        let written = app
+            .write(move |core| {
+                let triaged = core.triage(part, &file2)?;
+                triaged
+                    .into_iter()
+                    .map(|t| {
+                        let id = arbiter_store::Store::alert_id_for_key(&core.store, &t.key)?;
+                        Ok(IngestedAlert { id, triaged: t })
+                    })
+                    .collect::<Result<Vec<_>, ApiError>>()
+            })
+            .await;
+        match written {
+            Ok(v) => done.extend(v),
+            Err(mut e) if !done.is_empty() => {
+                e.message = format!(
+                    "{} (the first {} alerts of this request were triaged and stored before \
+                     this failure; alerts with ids can be resubmitted safely)",
+                    e.message,
+                    done.len()
+                );
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
     drop(reservation);
 
     let m = &app.0.metrics;
