@@ -244,6 +244,17 @@ impl App {
             Some(t) => self.caller_for(t).await?,
             None => None,
         };
+        self.authorize(caller, perm, what, entities).await
+    }
+
+    /// Checks that an already resolved `caller` holds `perm`; refusals are audited.
+    pub async fn authorize(
+        &self,
+        caller: Option<Caller>,
+        perm: Permission,
+        what: &str,
+        entities: Vec<String>,
+    ) -> Result<Caller, ApiError> {
         match caller {
             Some(c) if c.role.allows(perm) => Ok(c),
             Some(c) => {

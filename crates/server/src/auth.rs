@@ -131,6 +131,30 @@ pub fn new_token() -> String {
     format!("arb_{}", hex::encode(bytes))
 }
 
+/// A token's name as stored: trimmed, 1 to 64 printable characters.
+pub fn token_name(name: &str) -> Result<&str, String> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 64 || name.contains(char::is_control) {
+        return Err(format!(
+            "token name must be 1 to 64 printable characters, got {name:?}"
+        ));
+    }
+    Ok(name)
+}
+
+/// The audit entry recording that `actor` created a token (appended before it is stored).
+pub fn token_created(actor: &str, name: &str, role: Role, hash: &str) -> arbiter_audit::Entry {
+    arbiter_audit::Entry {
+        time: chrono::Utc::now(),
+        kind: arbiter_audit::EntryKind::Decision,
+        actor: actor.to_string(),
+        entities: vec![format!("token:{name}")],
+        summary: format!("{actor} created token {name} (role {role})"),
+        body: serde_json::json!({"token": {"name": name, "role": role.as_str(),
+                                           "sha256_prefix": &hash[..12.min(hash.len())]}}),
+    }
+}
+
 /// What the store keeps of a token.
 pub fn token_hash(token: &str) -> String {
     arbiter_triage::sha256_hex(token.as_bytes())

@@ -69,7 +69,11 @@ async fn signed_in(
         .await;
         return Err(error_page(None, &e));
     }
-    match app.require_token(Some(token), perm, what, entities).await {
+    let caller = match app.caller_for(token).await {
+        Ok(c) => c,
+        Err(e) => return Err(error_page(None, &e)),
+    };
+    match app.authorize(caller.clone(), perm, what, entities).await {
         Ok(c) => Ok(c),
         Err(e) if e.status == StatusCode::UNAUTHORIZED => Err(page(
             StatusCode::UNAUTHORIZED,
@@ -77,13 +81,7 @@ async fn signed_in(
                 "your token is not valid or was revoked: sign in again",
             )),
         )),
-        Err(e) => {
-            let caller = match cookie_token(headers) {
-                Some(t) => app.caller_for(t).await.ok().flatten(),
-                None => None,
-            };
-            Err(error_page(caller.as_ref(), &e))
-        }
+        Err(e) => Err(error_page(caller.as_ref(), &e)),
     }
 }
 

@@ -87,7 +87,7 @@ impl Core {
             summary: format!("policy {hash:.12} now in force (uploaded by {actor})"),
             body: serde_json::json!({"sha256": hash, "text": text}),
         })?;
-        self.engine.set_policy(policy)?;
+        self.engine.set_policy(policy);
         self.policy_text = text.to_string();
         arbiter_store::Store::put_state(&mut self.store, "policy_sha256", &hash)?;
         Ok(index)

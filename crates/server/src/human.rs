@@ -76,7 +76,8 @@ pub fn approvers(decisions: &[DecisionRow]) -> Vec<String> {
         .collect()
 }
 
-fn trimmed(s: &Option<String>) -> Option<&str> {
+/// A form or JSON field with its blanks taken as absent.
+pub(crate) fn trimmed(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 

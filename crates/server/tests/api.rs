@@ -209,13 +209,7 @@ async fn approve_and_override_are_audited_before_they_take_effect_and_kept_as_fe
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let a = get(
-        &s.app,
-        &format!("/api/v1/alerts/{oid}"),
-        &s.tokens[&Role::Viewer],
-    )
-    .await
-    .json();
+    let a = alert(&s, oid).await;
     assert_eq!(a["alert"]["state"], "overridden");
     let fb = &a["feedback"][0];
     assert_eq!(fb["label"], "c2_beacon");
@@ -279,13 +273,7 @@ async fn an_irreversible_action_needs_two_different_analysts() {
     let second = post_json(&s.app, &url, &s.analyst2, &approve).await;
     assert_eq!(second.status, StatusCode::OK, "{}", second.text);
     assert_eq!(second.json()["state"], "approved");
-    let a = get(
-        &s.app,
-        &format!("/api/v1/alerts/{id}"),
-        &s.tokens[&Role::Viewer],
-    )
-    .await
-    .json();
+    let a = alert(&s, id).await;
     assert_eq!(
         a["approvals"],
         json!(["analyst:analyst", "analyst:second-analyst"])
@@ -329,13 +317,7 @@ async fn reject_and_override_without_their_reasons_are_refused_and_change_nothin
         before,
         "refused bad input is not a decision"
     );
-    let still = get(
-        &s.app,
-        &format!("/api/v1/alerts/{id}"),
-        &s.tokens[&Role::Viewer],
-    )
-    .await
-    .json();
+    let still = alert(&s, id).await;
     assert_eq!(still["alert"]["state"], target["state"]);
     let codes = get(&s.app, "/api/v1/reason-codes", &s.tokens[&Role::Viewer])
         .await

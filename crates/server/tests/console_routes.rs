@@ -86,13 +86,7 @@ async fn a_cross_site_form_post_is_refused_and_a_same_site_one_is_recorded() {
     )
     .await;
     assert_eq!(evil.status, StatusCode::FORBIDDEN);
-    let still = get(
-        &s.app,
-        &format!("/api/v1/alerts/{id}"),
-        &s.tokens[&Role::Viewer],
-    )
-    .await
-    .json();
+    let still = alert(&s, id).await;
     assert_eq!(still["alert"]["state"], target["state"]);
 
     let missing_note = send(
@@ -127,13 +121,7 @@ async fn a_cross_site_form_post_is_refused_and_a_same_site_one_is_recorded() {
         ok.headers["location"],
         format!("/alerts/{id}?done=override")
     );
-    let after = get(
-        &s.app,
-        &format!("/api/v1/alerts/{id}"),
-        &s.tokens[&Role::Viewer],
-    )
-    .await
-    .json();
+    let after = alert(&s, id).await;
     assert_eq!(after["alert"]["state"], "overridden");
 
     // A viewer's cookie cannot decide.

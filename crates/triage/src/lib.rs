@@ -202,7 +202,7 @@ impl<'m> Engine<'m> {
 
     /// Puts a new policy in force. Rate-limit budgets of actions that keep their limit carry
     /// over; the caller audits the change first.
-    pub fn set_policy(&mut self, policy: Policy) -> Result<(), TriageError> {
+    pub fn set_policy(&mut self, policy: Policy) {
         self.limiter = RateLimiter::from_json(&policy, &self.limiter.to_json())
             .unwrap_or_else(|_| RateLimiter::new(&policy));
         self.flood = FloodControl::from_json(&policy, &self.flood.to_json())
@@ -210,7 +210,6 @@ impl<'m> Engine<'m> {
         self.breaker = CircuitBreaker::new(&policy);
         self.policy = policy;
         self.threshold = self.certified_threshold();
-        Ok(())
     }
 
     /// Whether the circuit breaker has dropped to conservative mode.

@@ -49,11 +49,7 @@ pub fn create(
     name: &str,
 ) -> anyhow::Result<String> {
     let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-    let name = name.trim();
-    anyhow::ensure!(
-        !name.is_empty() && name.len() <= 64 && !name.contains(char::is_control),
-        "token name must be 1 to 64 printable characters, got {name:?}"
-    );
+    let name = arbiter_server::auth::token_name(name).map_err(|e| anyhow::anyhow!(e))?;
     let mut store = open_store(db)?;
     let dir = audit.map_or_else(|| db.with_file_name("audit"), |a| a.to_path_buf());
     let (mut log, _) = AuditLog::open(&dir).context(
@@ -61,14 +57,12 @@ pub fn create(
     )?;
     let token = new_token();
     let hash = token_hash(&token);
-    log.append(&Entry {
-        time: chrono::Utc::now(),
-        kind: EntryKind::Decision,
-        actor: "cli/token".into(),
-        entities: vec![format!("token:{name}")],
-        summary: format!("cli/token created token {name} (role {role})"),
-        body: serde_json::json!({"token": {"name": name, "role": role.as_str(), "sha256_prefix": &hash[..12]}}),
-    })?;
+    log.append(&arbiter_server::auth::token_created(
+        "cli/token",
+        name,
+        role,
+        &hash,
+    ))?;
     store.create_token(name, role.as_str(), &hash, &chrono::Utc::now().to_rfc3339())?;
     Ok(token)
 }

@@ -151,12 +151,9 @@ pub async fn create_token(
         .await?;
     let Json(body) = body.map_err(bad_json)?;
     let role: Role = body.role.parse().map_err(ApiError::unprocessable)?;
-    let name = body.name.trim().to_string();
-    if name.is_empty() || name.len() > 64 || name.contains(char::is_control) {
-        return Err(ApiError::unprocessable(
-            "token name must be 1 to 64 printable characters",
-        ));
-    }
+    let name = crate::auth::token_name(&body.name)
+        .map_err(ApiError::unprocessable)?
+        .to_string();
     if !caller.role.may_grant(role) {
         let msg = format!(
             "{} (role {}) may not create {role} tokens",
@@ -188,14 +185,7 @@ pub async fn issue(
     actor: String,
 ) -> Result<(i64, u64), ApiError> {
     app.write(move |core| {
-        let index = core.audit(arbiter_audit::Entry {
-            time: chrono::Utc::now(),
-            kind: arbiter_audit::EntryKind::Decision,
-            actor: actor.clone(),
-            entities: vec![format!("token:{name}")],
-            summary: format!("{actor} created token {name} (role {role})"),
-            body: json!({"token": {"name": name, "role": role, "sha256_prefix": &hash[..12]}}),
-        })?;
+        let index = core.audit(crate::auth::token_created(&actor, &name, role, &hash))?;
         let id = core.store.create_token(
             &name,
             role.as_str(),

@@ -77,12 +77,7 @@ pub async fn apply(
                         .num_milliseconds()
                         .max(0)
                 });
-            let clean = |s: &Option<String>| {
-                s.as_deref()
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-            };
+            let clean = |s: &Option<String>| human::trimmed(s).map(str::to_string);
             let (reason_code, note, label, feature) = (
                 clean(&req.reason_code),
                 clean(&req.note),

@@ -233,3 +233,15 @@ pub async fn audit_size(s: &Server) -> u64 {
         .as_u64()
         .unwrap()
 }
+
+/// `GET /api/v1/alerts/{id}` as a viewer.
+pub async fn alert(s: &Server, id: i64) -> Value {
+    let r = get(
+        &s.app,
+        &format!("/api/v1/alerts/{id}"),
+        &s.tokens[&Role::Viewer],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.json()
+}
