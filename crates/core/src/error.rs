@@ -37,3 +37,28 @@ impl SchemaError {
 pub struct ProbabilityError {
     pub value: f64,
 }
+
+/// A word of the vocabulary (a state, a role, a key …) that is not one.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+#[error("invalid {what} {value:?}: expected {expected}")]
+pub struct VocabError {
+    pub what: &'static str,
+    /// The offending text, cut to 80 characters so an error never amplifies its input.
+    pub value: String,
+    pub expected: String,
+}
+
+impl VocabError {
+    pub fn new(what: &'static str, value: &str, expected: impl Into<String>) -> VocabError {
+        let value = if value.chars().count() > 80 {
+            format!("{}…", value.chars().take(80).collect::<String>())
+        } else {
+            value.to_string()
+        };
+        VocabError {
+            what,
+            value,
+            expected: expected.into(),
+        }
+    }
+}

@@ -1,5 +1,8 @@
-//! Arbiter's domain types (schemas, probabilities, uncertainty flags, the score record) and the
-//! statistics every stage shares ([`stats`]).
+//! Arbiter's vocabulary: schemas, probabilities, uncertainty flags, the score record and the
+//! evidence package; alert identity ([`AlertKey`]), lifecycle ([`AlertState`], [`Tier`],
+//! [`Decision`], [`Impact`]), who acts ([`Role`], [`Permission`], [`Actor`], [`ModelId`]), time
+//! as an input ([`Clock`]), how probabilities are shown ([`display`]), and the statistics
+//! every stage shares ([`stats`]).
 //!
 //! Pure data and logic, no IO, so every later stage (ingest, model, explain, policy, store,
 //! server) agrees on one vocabulary.
@@ -12,20 +15,30 @@
 //! # let _ = p;
 //! ```
 
+mod clock;
+pub mod display;
 mod error;
 mod evidence;
+mod identity;
+mod key;
+mod lifecycle;
 mod schema;
 mod score;
 pub mod stats;
+mod vocab;
 
-pub use error::{ProbabilityError, SchemaError};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{ProbabilityError, SchemaError, VocabError};
 pub use evidence::{
     Change, Counterfactual, Driver, EVIDENCE_SCHEMA_VERSION, Evidence, EvidencePackage,
     Falsification, FieldValue, Hypothesis, Provenance, SimilarCase, SimilarCases, Summary,
     Uncertainty, VerdictSummary,
 };
+pub use identity::{Actor, ModelId, Permission, Role, checked_name};
+pub use key::{AlertKey, MAX_SOURCE_BYTES, MAX_SOURCE_ID_BYTES};
+pub use lifecycle::{AlertState, Decision, Impact, Reason, Tier};
 pub use schema::{
-    BENIGN, ExtraColumns, FieldSpec, Format, LabelSpec, NOVEL, Role, SCHEMA_FORMAT_VERSION, Schema,
-    SourceSpec, TimeSpec,
+    BENIGN, ExtraColumns, FieldRole, FieldSpec, Format, LabelSpec, NOVEL, SCHEMA_FORMAT_VERSION,
+    Schema, SourceSpec, TimeSpec,
 };
 pub use score::{Flag, Probability, RowSource, Score, Verdict};

@@ -116,7 +116,7 @@ pub struct TimeSpec {
 /// The role a field plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Role {
+pub enum FieldRole {
     /// A number the model reads.
     Numeric,
     /// A symbol the model reads as an unordered category.
@@ -133,10 +133,10 @@ pub enum Role {
     Ignore,
 }
 
-impl Role {
+impl FieldRole {
     /// Whether the model reads this field.
     pub fn is_feature(self) -> bool {
-        matches!(self, Role::Numeric | Role::Categorical)
+        matches!(self, FieldRole::Numeric | FieldRole::Categorical)
     }
 }
 
@@ -146,7 +146,7 @@ impl Role {
 pub struct FieldSpec {
     /// Column name (CSV) or output name (NDJSON).
     pub name: String,
-    pub role: Role,
+    pub role: FieldRole,
     /// NDJSON only: dotted path to the value, `a.b.0.c`; defaults to `name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -178,7 +178,7 @@ impl Schema {
     }
 
     /// The field with the given role, if exactly one is declared.
-    pub fn field_with_role(&self, role: Role) -> Option<&FieldSpec> {
+    pub fn field_with_role(&self, role: FieldRole) -> Option<&FieldSpec> {
         self.fields.iter().find(|f| f.role == role)
     }
 
@@ -255,12 +255,12 @@ impl Schema {
                 "no field has role numeric or categorical, so there is nothing to model".into(),
             ));
         }
-        for role in [Role::Label, Role::Category] {
+        for role in [FieldRole::Label, FieldRole::Category] {
             if self.fields.iter().filter(|f| f.role == role).count() > 1 {
                 return Err(invalid(format!("more than one field has role {role:?}")));
             }
         }
-        let has_label_field = self.field_with_role(Role::Label).is_some();
+        let has_label_field = self.field_with_role(FieldRole::Label).is_some();
         match (&self.label, has_label_field) {
             (Some(spec), true) if spec.benign.is_empty() => {
                 return Err(invalid("label.benign must list at least one value".into()));
@@ -278,7 +278,7 @@ impl Schema {
             }
             _ => {}
         }
-        if self.field_with_role(Role::Category).is_some() && !has_label_field {
+        if self.field_with_role(FieldRole::Category).is_some() && !has_label_field {
             return Err(invalid(
                 "a field has role category but no field has role label".into(),
             ));
@@ -286,7 +286,7 @@ impl Schema {
         let stamp_fields: Vec<&str> = self
             .fields
             .iter()
-            .filter(|f| f.role == Role::Timestamp)
+            .filter(|f| f.role == FieldRole::Timestamp)
             .map(|f| f.name.as_str())
             .collect();
         if let Some(time) = &self.time {

@@ -1,8 +1,8 @@
 //! Assembling the evidence package of each alert.
 
 use arbiter_core::{
-    BENIGN, EVIDENCE_SCHEMA_VERSION, EvidencePackage, Falsification, FieldValue, Flag, NOVEL,
-    Provenance, Role, Score, Summary, Uncertainty, Verdict, VerdictSummary,
+    BENIGN, EVIDENCE_SCHEMA_VERSION, EvidencePackage, Falsification, FieldRole, FieldValue, Flag,
+    NOVEL, Provenance, Score, Summary, Uncertainty, Verdict, VerdictSummary,
 };
 use arbiter_ingest::Record;
 use arbiter_model::Model;
@@ -314,7 +314,9 @@ impl<'m> Explaining<'m> {
                 .fields
                 .iter()
                 .filter(|f| {
-                    !f.role.is_feature() && f.role != Role::Label && f.role != Role::Category
+                    !f.role.is_feature()
+                        && f.role != FieldRole::Label
+                        && f.role != FieldRole::Category
                 })
                 .map(|f| f.name.clone())
                 .collect(),

@@ -1,6 +1,6 @@
 //! One parsed row and the conversion of raw cells into typed values by role.
 
-use arbiter_core::{BENIGN, Role, Schema};
+use arbiter_core::{BENIGN, FieldRole, Schema};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde_json::Value as Json;
 
@@ -179,7 +179,7 @@ pub(crate) fn resolve_category(
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     /// For each declared field: its role and, for features, its slot.
-    pub slots: Vec<(Role, Option<usize>)>,
+    pub slots: Vec<(FieldRole, Option<usize>)>,
     pub n_features: usize,
 }
 

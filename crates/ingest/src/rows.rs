@@ -1,6 +1,6 @@
 //! Turning the raw cells of one row into a [`Record`], shared by the CSV and NDJSON readers.
 
-use arbiter_core::{Role, Schema};
+use arbiter_core::{FieldRole, Schema};
 
 use crate::error::RowError;
 use crate::record::{self, CellError, Plan, Raw, Record, Value};
@@ -55,34 +55,37 @@ impl Builder {
             let err =
                 |e: CellError| self.row_error(line, Some(&spec.name), Some(e.value), e.problem);
             match role {
-                Role::Numeric => {
+                FieldRole::Numeric => {
                     features[slot.expect("features have slots")] =
                         record::number(raw, missing).map_err(err)?;
                 }
-                Role::Categorical => {
+                FieldRole::Categorical => {
                     features[slot.expect("features have slots")] =
                         record::category(raw, missing).map_err(err)?;
                 }
-                Role::Identifier => {
+                FieldRole::Identifier => {
                     if let Some(v) = record::text(raw, missing).map_err(err)? {
                         ids.push((spec.name.clone(), v));
                     }
                 }
-                Role::Label => label = record::text(raw, missing).map_err(err)?,
-                Role::Category => category_field = record::text(raw, missing).map_err(err)?,
-                Role::Timestamp => {
+                FieldRole::Label => label = record::text(raw, missing).map_err(err)?,
+                FieldRole::Category => category_field = record::text(raw, missing).map_err(err)?,
+                FieldRole::Timestamp => {
                     if let Some(v) = record::text(raw, missing).map_err(err)? {
                         stamps.push((spec.name.as_str(), v));
                     }
                 }
-                Role::Ignore => {}
+                FieldRole::Ignore => {}
             }
         }
         let category = match &label {
             Some(l) => Some(
                 record::resolve_category(&self.schema, l, category_field.as_deref()).map_err(
                     |problem| {
-                        let name = self.schema.field_with_role(Role::Label).map(|f| &f.name);
+                        let name = self
+                            .schema
+                            .field_with_role(FieldRole::Label)
+                            .map(|f| &f.name);
                         self.row_error(line, name.map(String::as_str), Some(l.clone()), problem)
                     },
                 )?,

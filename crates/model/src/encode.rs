@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use arbiter_core::{Role, Schema};
+use arbiter_core::{FieldRole, Schema};
 use arbiter_ingest::{Record, Value};
 use serde::{Deserialize, Serialize};
 
@@ -48,7 +48,7 @@ impl Encoder {
         let feats: Vec<_> = schema.features().collect();
         let mut codings = Vec::with_capacity(feats.len());
         for (i, f) in feats.iter().enumerate() {
-            if f.role == Role::Numeric {
+            if f.role == FieldRole::Numeric {
                 codings.push(FeatureCoding::Numeric);
                 continue;
             }

@@ -10,7 +10,7 @@ use arbiter_core::Flag;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::decide::Tier;
+use arbiter_core::Tier;
 
 /// Model outcome in an embedded test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -4,64 +4,10 @@
 //! tier from the most autonomous one, so `auto` survives only when every rule agrees: no
 //! single signal (a high probability, a harmless action) can authorise automation on its own.
 
-use std::fmt;
-
-use arbiter_core::{EvidencePackage, Flag, Verdict};
+use arbiter_core::{EvidencePackage, Flag, Reason, Tier, Verdict};
 use serde::{Deserialize, Serialize};
 
 use crate::file::{Impact, Policy};
-
-/// How much the system may do on its own, most autonomous first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Tier {
-    /// Act without a human (still rate-limited).
-    Auto,
-    /// Act after a one-click human approval.
-    Approve,
-    /// An analyst investigates and decides; the model's recommendation is shown.
-    Analyst,
-    /// The model declines: a human drives and no model recommendation is shown.
-    Abstain,
-}
-
-impl Tier {
-    pub const ALL: [Tier; 4] = [Tier::Auto, Tier::Approve, Tier::Analyst, Tier::Abstain];
-
-    /// Autonomy rank: Auto 3 > Approve 2 > Analyst 1 > Abstain 0.
-    pub fn autonomy(self) -> u8 {
-        match self {
-            Tier::Auto => 3,
-            Tier::Approve => 2,
-            Tier::Analyst => 1,
-            Tier::Abstain => 0,
-        }
-    }
-
-    /// This tier, lowered to `ceiling` if it is more autonomous.
-    pub fn at_most(self, ceiling: Tier) -> Tier {
-        if self.autonomy() <= ceiling.autonomy() {
-            self
-        } else {
-            ceiling
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::Auto => "auto",
-            Tier::Approve => "approve",
-            Tier::Analyst => "analyst",
-            Tier::Abstain => "abstain",
-        }
-    }
-}
-
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// What happened when the alert was sent for scoring.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,22 +31,6 @@ pub struct DecisionInput<'a> {
     pub auto_close_threshold: Option<f64>,
     /// Circuit breaker open: no automation.
     pub conservative: bool,
-}
-
-/// One rule that decided or constrained a decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reason {
-    pub code: String,
-    pub text: String,
-}
-
-impl Reason {
-    fn new(code: impl Into<String>, text: impl Into<String>) -> Reason {
-        Reason {
-            code: code.into(),
-            text: text.into(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

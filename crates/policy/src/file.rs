@@ -4,7 +4,6 @@
 //! fail loudly instead of silently falling back to a default that may grant more autonomy.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 
 use arbiter_core::Flag;
@@ -20,42 +19,7 @@ pub const POLICY_VERSION: u64 = 1;
 /// The α levels of the bundle's risk-control table; `auto_close.alpha` must be one of them.
 pub const RISK_ALPHAS: [f64; 5] = [0.001, 0.005, 0.01, 0.02, 0.05];
 
-/// How much damage an action (or an asset it touches) can do if the model is wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Impact {
-    None,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Impact {
-    pub const ALL: [Impact; 5] = [
-        Impact::None,
-        Impact::Low,
-        Impact::Medium,
-        Impact::High,
-        Impact::Critical,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Impact::None => "none",
-            Impact::Low => "low",
-            Impact::Medium => "medium",
-            Impact::High => "high",
-            Impact::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Impact {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use arbiter_core::Impact;
 
 /// One entry of the action catalogue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,9 +9,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::decide::{Decision, Reason, Tier};
+use crate::decide::Decision;
 use crate::error::PolicyError;
 use crate::file::{BreakerConfig, Policy};
+use arbiter_core::{Reason, Tier};
 
 /// The unit of a rate limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

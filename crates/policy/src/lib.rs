@@ -38,8 +38,9 @@ mod guard;
 mod tests_runner;
 mod validate;
 
+pub use arbiter_core::{Reason, Tier};
 pub use cases::{Expect, TestAlert, TestBreaker, TestCase, TestModel, TestTelemetry};
-pub use decide::{Decision, DecisionInput, ModelStatus, Reason, Tier, decide, known_reason_codes};
+pub use decide::{Decision, DecisionInput, ModelStatus, decide, known_reason_codes};
 pub use error::{Location, PolicyError};
 pub use file::{
     Action, AutoClose, Band, Bands, BreakerConfig, FloodConfig, Impact, POLICY_VERSION, Policy,

@@ -9,9 +9,10 @@ use arbiter_core::{EvidencePackage, Flag, Verdict};
 use serde::Serialize;
 
 use crate::cases::{Expect, TestAlert, TestBreaker, TestCase, TestModel, TestTelemetry};
-use crate::decide::{Decision, DecisionInput, ModelStatus, Reason, Tier, decide};
+use crate::decide::{Decision, DecisionInput, ModelStatus, decide};
 use crate::error::PolicyError;
 use crate::file::Policy;
+use arbiter_core::{Reason, Tier};
 
 /// The result of one embedded test.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -23,7 +23,7 @@ fn the_default_policy_passes_its_embedded_tests() {
 #[test]
 fn the_default_policy_tests_cover_every_tier() {
     let policy = Policy::load(default_policy_path()).expect("default policy loads");
-    for tier in Tier::ALL {
+    for &tier in Tier::ALL {
         assert!(
             policy.tests().iter().any(|t| t.expect.tier == tier),
             "no embedded test expects {tier}"

@@ -175,7 +175,10 @@ fn a_flag_both_analyst_and_abstain_is_an_error() {
 fn a_test_expecting_an_unknown_tier_is_an_error_naming_the_line() {
     let msg = refuse(&BASE.replace("expect: approve", "expect: autopilot"));
     assert!(msg.starts_with("policy.yaml line 21: "), "{msg}");
-    assert!(msg.contains("unknown variant `autopilot`"), "{msg}");
+    assert!(
+        msg.contains("invalid tier \"autopilot\": expected one of auto, approve"),
+        "{msg}"
+    );
 }
 
 #[test]

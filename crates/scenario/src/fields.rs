@@ -7,8 +7,8 @@
 //! generator indices therefore cannot drift apart.
 
 use arbiter_core::{
-    ExtraColumns, FieldSpec, Format, LabelSpec, Role, SCHEMA_FORMAT_VERSION, Schema, SourceSpec,
-    TimeSpec,
+    ExtraColumns, FieldRole, FieldSpec, Format, LabelSpec, SCHEMA_FORMAT_VERSION, Schema,
+    SourceSpec, TimeSpec,
 };
 
 /// Which telemetry pipeline a numeric feature comes from; an outage of that pipeline leaves the
@@ -191,7 +191,7 @@ pub(crate) const SCHEMA_NAME: &str = "soc-synthetic";
 
 /// The schema describing the generated files.
 pub(crate) fn schema() -> Schema {
-    let field = |name: &str, role: Role, about: &str, falsify: &str| FieldSpec {
+    let field = |name: &str, role: FieldRole, about: &str, falsify: &str| FieldSpec {
         name: name.to_string(),
         role,
         path: None,
@@ -200,28 +200,28 @@ pub(crate) fn schema() -> Schema {
     };
     let mut fields = vec![field(
         IDENTIFIERS[0].0,
-        Role::Identifier,
+        FieldRole::Identifier,
         IDENTIFIERS[0].1,
         "",
     )];
     fields.push(field(
         "time",
-        Role::Timestamp,
+        FieldRole::Timestamp,
         "Start of the 15-minute window, UTC.",
         "",
     ));
     for (name, about) in &IDENTIFIERS[1..] {
-        fields.push(field(name, Role::Identifier, about, ""));
+        fields.push(field(name, FieldRole::Identifier, about, ""));
     }
     for c in CATEGORICAL {
-        fields.push(field(c.name, Role::Categorical, c.about, c.falsify));
+        fields.push(field(c.name, FieldRole::Categorical, c.about, c.falsify));
     }
     for n in NUMERIC {
-        fields.push(field(n.name, Role::Numeric, n.about, n.falsify));
+        fields.push(field(n.name, FieldRole::Numeric, n.about, n.falsify));
     }
     fields.push(field(
         "label",
-        Role::Label,
+        FieldRole::Label,
         "Ground truth: benign, or the attack category that produced the window (labels are exact; the generator knows the truth).",
         "",
     ));

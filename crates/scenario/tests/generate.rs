@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use arbiter_core::Role;
+use arbiter_core::FieldRole;
 use arbiter_ingest::{Loaded, Value};
 use arbiter_scenario::{Options, ScenarioError, generate, scenarios};
 use common::{read, read_schema, run, small};
@@ -39,7 +39,10 @@ fn the_schema_parses_is_marked_synthetic_and_explains_every_feature() {
         );
     }
     assert_eq!(schema.source.missing, vec![String::new()]);
-    assert_eq!(schema.field_with_role(Role::Label).unwrap().name, "label");
+    assert_eq!(
+        schema.field_with_role(FieldRole::Label).unwrap().name,
+        "label"
+    );
     assert!(schema.is_benign("benign"));
 }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use arbiter_core::Role;
+use arbiter_core::FieldRole;
 use arbiter_ingest::{Record, Value};
 use arbiter_scenario::Options;
 use common::{num, read, read_schema, run, small};
@@ -73,7 +73,7 @@ fn a_single_feature_threshold_does_not_separate_benign_from_attacks_but_each_att
     let numeric: Vec<usize> = schema
         .features()
         .enumerate()
-        .filter(|(_, f)| f.role == Role::Numeric)
+        .filter(|(_, f)| f.role == FieldRole::Numeric)
         .map(|(i, _)| i)
         .collect();
     let pairs = |records: &[Record], i: usize, keep: &dyn Fn(&str) -> Option<bool>| {

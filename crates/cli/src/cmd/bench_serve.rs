@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use arbiter_core::Role;
+use arbiter_core::FieldRole;
 use arbiter_ingest::{OnError, Record, Source, Value};
 use arbiter_model::Model;
 use arbiter_server::{App, Limits, Paths};
@@ -104,7 +104,7 @@ fn to_json(model: &Model, r: &Record) -> serde_json::Value {
             .schema
             .fields
             .iter()
-            .find(|f| f.role == Role::Timestamp),
+            .find(|f| f.role == FieldRole::Timestamp),
     ) && let Some(t) = chrono::DateTime::from_timestamp_millis(ms)
     {
         obj.insert(f.name.clone(), serde_json::json!(t.to_rfc3339()));
