@@ -27,6 +27,9 @@ mod score;
 pub mod stats;
 mod vocab;
 
+#[doc(hidden)]
+pub use serde as __serde;
+
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ProbabilityError, SchemaError, VocabError};
 pub use evidence::{

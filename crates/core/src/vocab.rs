@@ -1,9 +1,11 @@
-//! A macro for the closed word lists of the vocabulary: each variant has one spelling, used
+//! A macro (exported as `vocab_words!` for other crates' word lists) for the closed word lists of the vocabulary: each variant has one spelling, used
 //! in JSON, in the store, in the audit log and in URLs alike.
 
 /// Defines `as_str`, `ALL`, `Display`, `FromStr` (naming the expected words on error) and
 /// serde as the spelling, for a fieldless enum.
-macro_rules! words {
+#[macro_export]
+#[doc(hidden)]
+macro_rules! vocab_words {
     ($(#[$m:meta])* pub enum $name:ident : $what:literal { $($(#[$vm:meta])* $v:ident = $s:literal,)+ }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -24,11 +26,11 @@ macro_rules! words {
         }
 
         impl std::str::FromStr for $name {
-            type Err = $crate::error::VocabError;
+            type Err = $crate::VocabError;
             fn from_str(s: &str) -> Result<$name, Self::Err> {
                 match s {
                     $($s => Ok($name::$v),)+
-                    other => Err($crate::error::VocabError::new(
+                    other => Err($crate::VocabError::new(
                         $what,
                         other,
                         format!("one of {}", [$($s),+].join(", ")),
@@ -37,19 +39,19 @@ macro_rules! words {
             }
         }
 
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl $crate::__serde::Serialize for $name {
+            fn serialize<S: $crate::__serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
             }
         }
 
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
-                let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
+        impl<'de> $crate::__serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let s = <std::borrow::Cow<'de, str> as $crate::__serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err($crate::__serde::de::Error::custom)
             }
         }
     };
 }
 
-pub(crate) use words;
+pub(crate) use vocab_words as words;

@@ -1,63 +1,79 @@
-//! Persistence behind one interface: alerts, their evidence packages, decisions, cases,
-//! feedback, and the small pieces of state guardrails must keep across restarts.
+//! Persistence behind one contract: alerts, their evidence packages, decisions, cases,
+//! feedback, tokens, the model registry and the small state guardrails keep across restarts.
 //!
-//! [`Store`] is what the rest of Arbiter programs against; [`SqliteStore`] (one file, WAL
-//! journal, versioned migrations) is the embedded default, and a PostgreSQL backend can
-//! implement the same trait later. The audit log is not here: it lives in its own append-only
-//! files (`arbiter-audit`), and rows here point at audit entries by index.
+//! - [`StoreRead`] is everything a reader may ask; readers never wait behind the writer.
+//! - [`Store`] adds the one write operation, [`Store::apply`]: a batch of [`Mutation`]s as
+//!   one transaction, with compare-and-set state transitions. Only the ledger
+//!   (`arbiter-ledger`) calls it, after appending the same mutations to the audit log.
+//! - [`SqliteStore`] (one file, WAL, versioned migrations) is the embedded default;
+//!   [`MemoryStore`] keeps everything in memory (tests, simulations). Both pass the same
+//!   [`conformance`] suite, which every backend must pass.
+//!
+//! ```
+//! use arbiter_store::{MemoryStore, StoreRead};
+//! let store = MemoryStore::new();
+//! assert_eq!(store.stats().unwrap().alerts, 0);
+//! ```
 
+pub mod conformance;
 mod error;
+mod memory;
 mod migrations;
+mod mutation;
+mod registry;
 mod sqlite;
-mod tokens;
 mod types;
 
 pub use error::StoreError;
+pub use memory::MemoryStore;
 pub use migrations::MIGRATIONS;
+pub use mutation::{Applied, Mutation, Recorded};
+pub use registry::{ModelRow, ModelState, NewModel, NewToken, TokenRow};
 pub use sqlite::SqliteStore;
-pub use tokens::Tokens;
 pub use types::{
-    AlertRow, CaseUpdate, DecisionRow, FeedbackRow, NewAlert, QueueFilter, Stats, TokenRow,
+    AlertRow, CaseRow, CaseUpdate, DecisionRow, FeedbackRow, NewAlert, NewDecision, NewFeedback,
+    QueueFilter, Stats,
 };
 
-/// States in which an alert still awaits a human: what the queue shows by default.
-pub const OPEN_STATES: [&str; 4] = [
-    "pending_approval",
-    "pending_second_approval",
-    "analyst",
-    "abstained",
-];
+use arbiter_core::{AlertKey, EvidencePackage, ModelId};
 
-/// The storage interface. Methods that write several rows take a whole batch so that a
-/// backend can make it one transaction.
-pub trait Store {
-    /// Stores new alerts with their packages, decisions and case updates atomically. An alert
-    /// whose `key` is already stored is skipped (rerunning an input is idempotent); returns how
-    /// many were inserted.
-    fn insert_alerts(&mut self, alerts: &[NewAlert]) -> Result<usize, StoreError>;
-    /// Which of these alert keys are already stored.
-    fn existing_keys(&self, keys: &[String]) -> Result<Vec<String>, StoreError>;
+/// What readers may ask. Every method takes `&self` and is safe to call from many threads
+/// while a write is in progress; a reader sees each [`Store::apply`] batch whole or not at all.
+pub trait StoreRead: Send + Sync {
+    /// Which of these keys are already stored.
+    fn existing_keys(&self, keys: &[AlertKey]) -> Result<Vec<AlertKey>, StoreError>;
     fn alert(&self, id: i64) -> Result<Option<AlertRow>, StoreError>;
-    /// The evidence package of an alert, as stored (JSON).
-    fn package(&self, id: i64) -> Result<Option<String>, StoreError>;
-    /// Alerts awaiting a human, riskiest and most uncertain first.
+    fn alert_by_key(&self, key: &AlertKey) -> Result<Option<AlertRow>, StoreError>;
+    /// The alert's evidence package, as stored.
+    fn package(&self, id: i64) -> Result<Option<EvidencePackage>, StoreError>;
+    /// Alerts passing `filter`, riskiest first, then the most uncertain, then oldest.
     fn queue(&self, filter: &QueueFilter) -> Result<Vec<AlertRow>, StoreError>;
+    /// An alert's decisions, oldest first (the policy's suggestion first).
     fn decisions(&self, alert: i64) -> Result<Vec<DecisionRow>, StoreError>;
-    /// Records a human decision and moves the alert to `state`, with the analyst's feedback
-    /// (corrected label, reason) in the same transaction when given.
-    fn record_decision(
-        &mut self,
-        d: &DecisionRow,
-        state: &str,
-        feedback: Option<&FeedbackRow>,
-    ) -> Result<i64, StoreError>;
-    fn record_feedback(&mut self, f: &FeedbackRow) -> Result<i64, StoreError>;
-    /// Feedback recorded on an alert, oldest first.
+    /// Feedback on an alert, oldest first.
     fn feedback(&self, alert: i64) -> Result<Vec<FeedbackRow>, StoreError>;
-    /// The id of the alert stored under an idempotency key.
-    fn alert_id_for_key(&self, key: &str) -> Result<Option<i64>, StoreError>;
-    /// Small named state (rate-limit buckets, flood-control windows), as JSON.
-    fn get_state(&self, key: &str) -> Result<Option<String>, StoreError>;
-    fn put_state(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+    fn get_state(&self, name: &str) -> Result<Option<String>, StoreError>;
     fn stats(&self) -> Result<Stats, StoreError>;
+    /// Every flood-control case, oldest first (to rebuild flood control on start).
+    fn cases(&self) -> Result<Vec<CaseRow>, StoreError>;
+    /// The live (not revoked) token with this hash.
+    fn token_by_hash(&self, sha256: &str) -> Result<Option<TokenRow>, StoreError>;
+    fn token(&self, id: i64) -> Result<Option<TokenRow>, StoreError>;
+    fn tokens(&self) -> Result<Vec<TokenRow>, StoreError>;
+    fn models(&self) -> Result<Vec<ModelRow>, StoreError>;
+    fn model(&self, id: &ModelId) -> Result<Option<ModelRow>, StoreError>;
+    /// The highest audit index whose mutations are applied (`None`: never written).
+    fn applied_through(&self) -> Result<Option<u64>, StoreError>;
+}
+
+/// The write side. Only the ledger calls it.
+pub trait Store: StoreRead {
+    /// Applies every mutation of `batch` in order as one transaction and records the highest
+    /// audit index as applied; on any error nothing is applied. Returns one [`Applied`] per
+    /// mutation, in order.
+    fn apply(&self, batch: &[Recorded]) -> Result<Vec<Applied>, StoreError>;
+
+    /// Marks entries up to `index` as applied without applying anything (a log whose older
+    /// entries predate recorded mutations). Never moves the mark backwards.
+    fn mark_applied(&self, index: u64) -> Result<(), StoreError>;
 }

@@ -91,4 +91,32 @@ ALTER TABLE alerts ADD COLUMN blast_radius TEXT;
 ALTER TABLE decisions ADD COLUMN ms_to_decision INTEGER;
 "#,
     ),
+    (
+        3,
+        "alert keys as source/id; tokens tied to a person and their minter; model registry; \
+         the ledger's applied mark; the token behind each human decision",
+        r#"
+UPDATE alerts SET key = 'legacy/' || key;
+ALTER TABLE tokens ADD COLUMN person TEXT;
+UPDATE tokens SET person = name;
+ALTER TABLE tokens ADD COLUMN created_by TEXT NOT NULL DEFAULT 'unknown';
+ALTER TABLE decisions ADD COLUMN actor_token INTEGER;
+CREATE INDEX decisions_audit ON decisions(audit_index);
+CREATE TABLE models (
+    id            TEXT PRIMARY KEY,
+    path          TEXT NOT NULL,
+    schema        TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    registered_by TEXT NOT NULL,
+    registered_at TEXT NOT NULL,
+    changed_by    TEXT NOT NULL,
+    changed_at    TEXT NOT NULL
+);
+CREATE UNIQUE INDEX models_one_active ON models(state) WHERE state = 'active';
+CREATE TABLE ledger (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"#,
+    ),
 ];

@@ -1,148 +1,240 @@
-//! Rows as the store reads and writes them.
+//! Rows as the store reads and writes them: typed, so no caller parses a state or a tier.
 
+use arbiter_core::{
+    Actor, AlertKey, AlertState, Decision, Flag, Impact, ModelId, Reason, Tier, Verdict,
+};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// One alert to insert, with everything decided about it.
+/// One alert to insert, with everything the policy decided about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewAlert {
-    /// Unique per input row (source file name, line and alert id): the idempotency key.
-    pub key: String,
-    pub alert_id: String,
+    /// Identity and idempotency key: inserting a key already stored does nothing.
+    pub key: AlertKey,
+    /// Provenance: the file (or HTTP batch) and line the alert was read from.
     pub source_file: String,
     pub source_line: u64,
+    /// Event time as the evidence package gives it.
     pub time: Option<String>,
-    pub received_at: String,
-    pub bundle: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub bundle: Option<ModelId>,
     pub p_malicious: Option<f64>,
-    pub verdict: Option<String>,
+    pub verdict: Option<Verdict>,
     pub category: Option<String>,
-    /// Uncertainty flags (names).
-    pub flags: Vec<String>,
-    /// Risk for ordering the queue: p_malicious, raised by uncertainty.
+    pub flags: Vec<Flag>,
+    /// Queue order: p_malicious, raised by uncertainty.
     pub risk: f64,
-    /// The recommended action's impact after asset criticality (`none` … `critical`).
-    #[serde(default)]
-    pub impact: Option<String>,
-    #[serde(default)]
+    pub tier: Tier,
+    /// The recommended action (`None` when the policy recommends none).
+    pub action: Option<String>,
+    /// The action's impact after asset criticality.
+    pub impact: Option<Impact>,
     pub reversible: Option<bool>,
-    #[serde(default)]
     pub blast_radius: Option<String>,
+    /// The policy's reasons.
+    pub reasons: Vec<Reason>,
     /// The evidence package as JSON (absent when scoring failed or timed out).
     pub package: Option<String>,
-    pub decision: DecisionRow,
-    /// Lifecycle state after the decision: `auto_closed`, `auto_acted`, `pending_approval`,
-    /// `analyst`, `abstained`.
-    pub state: String,
+    /// State once the policy's decision takes effect.
+    pub state: AlertState,
     pub case: CaseUpdate,
 }
 
 /// The flood-control case an alert joins.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CaseUpdate {
+    /// `pattern@started_ms`.
     pub key: String,
     /// First alert of this case in its window: a new case row.
     pub opens: bool,
     pub new_pattern: bool,
 }
 
+/// A stored alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRow {
+    pub id: i64,
+    pub key: AlertKey,
+    pub source_file: String,
+    pub source_line: u64,
+    pub time: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub bundle: Option<ModelId>,
+    pub p_malicious: Option<f64>,
+    pub verdict: Option<Verdict>,
+    pub category: Option<String>,
+    pub flags: Vec<Flag>,
+    pub risk: f64,
+    pub tier: Tier,
+    pub action: Option<String>,
+    pub impact: Option<Impact>,
+    pub reversible: Option<bool>,
+    pub blast_radius: Option<String>,
+    pub state: AlertState,
+    pub case_key: String,
+    pub new_pattern: bool,
+}
+
+impl AlertRow {
+    /// Critical or irreversible actions need two different people (four eyes).
+    pub fn needs_two(&self) -> bool {
+        self.impact == Some(Impact::Critical) || self.reversible == Some(false)
+    }
+}
+
+/// A decision as stored: the policy's suggestion on arrival, or a human's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionRow {
-    /// Filled in by the store.
-    #[serde(default)]
     pub alert: i64,
-    /// `suggested` (by the policy), `auto`, `approve`, `reject`, `override`, …
-    pub kind: String,
-    pub tier: String,
+    pub kind: Decision,
+    pub tier: Tier,
     pub action: Option<String>,
-    /// Reasons as JSON (`[{"code": …, "text": …}]`).
-    pub reasons: String,
-    pub actor: String,
-    pub time: String,
-    /// Index of the audit entry appended before this decision took effect.
-    pub audit_index: Option<u64>,
+    pub reasons: Vec<Reason>,
+    pub actor: Actor,
+    pub time: DateTime<Utc>,
+    /// The audit entry appended before this decision took effect.
+    pub audit_index: u64,
     pub reason_code: Option<String>,
     pub note: Option<String>,
     /// Milliseconds from the alert's arrival to this (human) decision.
-    #[serde(default)]
     pub ms_to_decision: Option<i64>,
 }
 
+/// A human decision to record with a state change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDecision {
+    pub kind: Decision,
+    /// Who decided, with the token they presented (four eyes checks who minted it).
+    #[serde(with = "actor_with_token")]
+    pub actor: Actor,
+    pub time: DateTime<Utc>,
+    pub reason_code: Option<String>,
+    pub note: Option<String>,
+    pub ms_to_decision: Option<i64>,
+}
+
+/// An analyst's judgement, kept for calibration and retraining.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedbackRow {
     pub alert: i64,
-    pub actor: String,
-    pub time: String,
+    pub actor: Actor,
+    pub time: DateTime<Utc>,
     /// Corrected label, if the analyst gave one.
     pub label: Option<String>,
     pub reason_code: String,
     pub note: Option<String>,
     /// "The feature that should have mattered".
     pub feature: Option<String>,
-    pub audit_index: Option<u64>,
+    pub audit_index: u64,
 }
 
+/// Feedback given with a decision (actor, time and audit index are the decision's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlertRow {
-    pub id: i64,
-    pub key: String,
-    pub alert_id: String,
-    pub source_file: String,
-    pub source_line: u64,
-    pub time: Option<String>,
-    pub received_at: String,
-    pub bundle: Option<String>,
-    pub p_malicious: Option<f64>,
-    pub verdict: Option<String>,
-    pub category: Option<String>,
-    pub flags: Vec<String>,
-    pub risk: f64,
-    pub tier: String,
-    pub action: Option<String>,
-    /// The action's impact after asset criticality, as decided.
-    #[serde(default)]
-    pub impact: Option<String>,
-    #[serde(default)]
-    pub reversible: Option<bool>,
-    #[serde(default)]
-    pub blast_radius: Option<String>,
-    pub state: String,
-    pub case_key: String,
-    pub new_pattern: bool,
+#[serde(deny_unknown_fields)]
+pub struct NewFeedback {
+    pub label: Option<String>,
+    pub reason_code: String,
+    pub note: Option<String>,
+    pub feature: Option<String>,
 }
 
 /// What the queue shows; `None` means any.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueueFilter {
-    pub tier: Option<String>,
-    pub state: Option<String>,
+    pub tier: Option<Tier>,
+    /// `None`: the open states.
+    pub state: Option<AlertState>,
     pub category: Option<String>,
-    pub flag: Option<String>,
+    pub flag: Option<Flag>,
     /// Only alerts whose case is a first-seen pattern (`Some(true)`), or only the others.
-    #[serde(default)]
     pub new_pattern: Option<bool>,
+    /// 0: no limit.
     pub limit: usize,
 }
 
+impl QueueFilter {
+    /// Whether `a` passes the filter (what every backend's query must agree with).
+    pub fn admits(&self, a: &AlertRow) -> bool {
+        let state_ok = match self.state {
+            Some(s) => a.state == s,
+            None => a.state.is_open(),
+        };
+        state_ok
+            && self.tier.is_none_or(|t| a.tier == t)
+            && self
+                .category
+                .as_ref()
+                .is_none_or(|c| a.category.as_ref() == Some(c))
+            && self.flag.is_none_or(|f| a.flags.contains(&f))
+            && self.new_pattern.is_none_or(|n| a.new_pattern == n)
+    }
+}
+
+/// Counts over the whole store.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     pub alerts: u64,
-    pub by_tier: Vec<(String, u64)>,
-    pub by_state: Vec<(String, u64)>,
+    pub by_tier: Vec<(Tier, u64)>,
+    pub by_state: Vec<(AlertState, u64)>,
     pub cases: u64,
     pub new_patterns: u64,
     pub decisions: u64,
     pub feedback: u64,
 }
 
-/// An API token as stored: only the SHA-256 of the secret is kept.
+impl Stats {
+    /// Alerts awaiting a human.
+    pub fn open(&self) -> u64 {
+        self.by_state
+            .iter()
+            .filter(|(s, _)| s.is_open())
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// A flood-control case as stored: enough to rebuild flood control after a restart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenRow {
-    pub id: i64,
-    pub name: String,
-    /// `viewer`, `analyst`, `lead`, `admin` or `ingest`.
-    pub role: String,
-    #[serde(skip_serializing)]
-    pub sha256: String,
-    pub created_at: String,
-    pub revoked_at: Option<String>,
+pub struct CaseRow {
+    /// `pattern@started_ms`.
+    pub key: String,
+    pub count: u64,
+    pub new_pattern: bool,
+}
+
+/// An actor written with the token it presented: `{"name": "analyst:alice", "token": 7}`.
+pub(crate) mod actor_with_token {
+    use arbiter_core::Actor;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Named {
+        name: Actor,
+        #[serde(default)]
+        token: Option<i64>,
+    }
+
+    pub fn serialize<S: Serializer>(a: &Actor, s: S) -> Result<S::Ok, S::Error> {
+        Named {
+            name: a.clone(),
+            token: a.token(),
+        }
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Actor, D::Error> {
+        let n = Named::deserialize(d)?;
+        Ok(match n.name {
+            Actor::Person { person, role, .. } => Actor::Person {
+                person,
+                role,
+                token: n.token,
+            },
+            other => other,
+        })
+    }
 }

@@ -1,0 +1,83 @@
+//! The write side as data: every change to the store is a [`Mutation`], applied in a batch
+//! that is one transaction. The ledger writes the same mutations into the audit entry that
+//! precedes them, so a change lost to a crash between the two can be re-applied from the log.
+
+use arbiter_core::{AlertKey, AlertState, ModelId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::registry::{ModelState, NewModel, NewToken};
+use crate::types::{NewAlert, NewDecision, NewFeedback};
+
+/// One change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Mutation {
+    /// A new alert with its package, the policy's decision and its case. A key already
+    /// stored is skipped (idempotent).
+    InsertAlert(Box<NewAlert>),
+    /// A human decision: the alert moves `from` → `to` only if it is still in `from`
+    /// (compare-and-set), and the decision and feedback are stored with the move.
+    Transition {
+        key: AlertKey,
+        from: AlertState,
+        to: AlertState,
+        decision: NewDecision,
+        #[serde(default)]
+        feedback: Option<NewFeedback>,
+    },
+    /// Small named state (rate-limit buckets, the policy in force), as JSON or text.
+    PutState {
+        name: String,
+        value: String,
+    },
+    CreateToken(NewToken),
+    RevokeToken {
+        id: i64,
+        at: DateTime<Utc>,
+    },
+    /// Records a verified bundle in the registry (state `registered`).
+    RegisterModel(NewModel),
+    /// Moves a model `from` → `to` (compare-and-set). Activating a model retires the one
+    /// active before, in the same transaction.
+    SetModelState {
+        id: ModelId,
+        from: ModelState,
+        to: ModelState,
+        by: arbiter_core::Actor,
+        at: DateTime<Utc>,
+    },
+}
+
+/// Mutations that follow one audit entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// Index of the audit entry appended before these changes.
+    pub audit_index: u64,
+    pub mutations: Vec<Mutation>,
+}
+
+/// What one mutation did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "applied", rename_all = "snake_case")]
+pub enum Applied {
+    /// The alert's store id; `inserted` is false when its key was already stored.
+    Alert {
+        id: i64,
+        inserted: bool,
+    },
+    /// The alert moved and the decision row was stored.
+    Decision {
+        alert: i64,
+    },
+    State,
+    Token {
+        id: i64,
+    },
+    /// `revoked` is false when the token was already revoked.
+    Revoked {
+        id: i64,
+        revoked: bool,
+    },
+    Model,
+}
