@@ -123,20 +123,17 @@ pub fn alert(
         reversible: Some(true),
         blast_radius: Some("one host".into()),
         reasons: vec![Reason::new("band_approve", "p in the approve band")],
-        package: Some(
-            serde_json::to_string(&arbiter_core::EvidencePackage::verdict_only(
-                &key(i).to_string(),
-                if risk >= 0.5 {
-                    Verdict::Malicious
-                } else {
-                    Verdict::Benign
-                },
-                risk,
-                Some("dos"),
-                vec![],
-            ))
-            .unwrap(),
-        ),
+        package: Some(arbiter_core::EvidencePackage::verdict_only(
+            &key(i).to_string(),
+            if risk >= 0.5 {
+                Verdict::Malicious
+            } else {
+                Verdict::Benign
+            },
+            risk,
+            Some("dos"),
+            vec![],
+        )),
         state,
         case: CaseUpdate {
             key: case.into(),
@@ -237,7 +234,7 @@ pub fn an_inserted_alert_reads_back_with_its_package_decision_and_case(s: &dyn S
     assert!(row.new_pattern);
     assert_eq!(s.alert_by_key(&a.key).unwrap(), Some(row));
     let p = s.package(id).unwrap().expect("the package is stored");
-    assert_eq!(serde_json::to_string(&p).unwrap(), a.package.unwrap());
+    assert_eq!(Some(p), a.package);
     let d = s.decisions(id).unwrap();
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].kind, Decision::Suggested);

@@ -25,7 +25,7 @@ struct Case {
 struct Mem {
     alerts: Vec<AlertRow>,
     by_key: HashMap<AlertKey, i64>,
-    packages: HashMap<i64, String>,
+    packages: HashMap<i64, EvidencePackage>,
     decisions: Vec<DecisionRow>,
     feedback: Vec<FeedbackRow>,
     cases: Vec<Case>,
@@ -432,15 +432,7 @@ impl StoreRead for MemoryStore {
     }
 
     fn package(&self, id: i64) -> Result<Option<EvidencePackage>, StoreError> {
-        let json = self.read(|m| m.packages.get(&id).cloned())?;
-        json.map(|j| {
-            serde_json::from_str(&j).map_err(|e| StoreError::Corrupt {
-                target: "memory".into(),
-                what: format!("evidence package of alert {id}"),
-                message: e.to_string(),
-            })
-        })
-        .transpose()
+        self.read(|m| m.packages.get(&id).cloned())
     }
 
     fn queue(&self, f: &QueueFilter) -> Result<Vec<AlertRow>, StoreError> {

@@ -1,7 +1,8 @@
 //! Rows as the store reads and writes them: typed, so no caller parses a state or a tier.
 
 use arbiter_core::{
-    Actor, AlertKey, AlertState, Decision, Flag, Impact, ModelId, Reason, Tier, Verdict,
+    Actor, AlertKey, AlertState, Decision, EvidencePackage, Flag, Impact, ModelId, Reason, Tier,
+    Verdict,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,8 +35,8 @@ pub struct NewAlert {
     pub blast_radius: Option<String>,
     /// The policy's reasons.
     pub reasons: Vec<Reason>,
-    /// The evidence package as JSON (absent when scoring failed or timed out).
-    pub package: Option<String>,
+    /// The evidence package (absent when scoring failed or timed out).
+    pub package: Option<EvidencePackage>,
     /// State once the policy's decision takes effect.
     pub state: AlertState,
     pub case: CaseUpdate,

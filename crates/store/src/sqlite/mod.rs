@@ -77,7 +77,16 @@ impl SqliteStore {
             Some(c) => c,
             None => self.open_reader()?,
         };
-        let out = f(&conn).map_err(|e| self.err(e));
+        // One read transaction, so a read of several statements sees one commit, not parts
+        // of several.
+        let out = conn
+            .execute_batch("BEGIN DEFERRED")
+            .and_then(|_| {
+                let r = f(&conn);
+                let end = conn.execute_batch(if r.is_ok() { "COMMIT" } else { "ROLLBACK" });
+                r.and_then(|v| end.map(|_| v))
+            })
+            .map_err(|e| self.err(e));
         if let Ok(mut v) = self.readers.lock()
             && v.len() < IDLE_READERS
         {

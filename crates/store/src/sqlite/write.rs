@@ -305,14 +305,12 @@ fn insert_alert(tx: &Connection, a: &NewAlert, audit_index: u64) -> rusqlite::Re
         ],
     )?;
     let id = tx.last_insert_rowid();
-    if let Some(json) = &a.package {
-        let version = serde_json::from_str::<serde_json::Value>(json)
-            .ok()
-            .and_then(|v| v["schema_version"].as_str().map(str::to_string))
-            .unwrap_or_default();
+    if let Some(p) = &a.package {
+        let json = serde_json::to_string(p)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         tx.execute(
             "INSERT INTO packages (alert, schema_version, json) VALUES (?1, ?2, ?3)",
-            params![id, version, json],
+            params![id, p.schema_version, json],
         )?;
     }
     tx.execute(
