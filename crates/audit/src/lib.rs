@@ -30,10 +30,13 @@ pub mod checkpoint;
 pub mod entry;
 pub mod error;
 mod index;
+mod index_check;
 pub mod keys;
 pub mod log;
 pub mod merkle;
 pub mod proof;
+pub mod query;
+pub mod reader;
 mod recover;
 pub mod report;
 mod state;
@@ -48,5 +51,7 @@ pub use merkle::{Frontier, Hash, leaf_hash, node_hash, root_of};
 pub use proof::{
     InclusionProof, consistency_proof, inclusion_proof, verify_consistency, verify_inclusion,
 };
+pub use query::{MAX_PAGE_BYTES, MAX_PAGE_ENTRIES, MAX_PAGE_SCAN, QueryPage};
+pub use reader::AuditReader;
 pub use report::{Problem, ProblemKind, VerifyReport};
 pub use verify::verify;

@@ -10,14 +10,17 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use crate::checkpoint::{CHECKPOINTS_FILE, parse_file};
 use crate::entry::{Entry, EntryKind};
 use crate::error::{AuditError, io};
-use crate::index::Index;
+use crate::index::{Index, SCHEMA};
 use crate::keys;
 use crate::log::AuditLog;
 use crate::merkle::Frontier;
+use crate::reader::AuditReader;
 use crate::state::{frontier_from_leaves, load_state};
 use crate::storage::{
     ENTRIES_FILE, INDEX_FILE, LEAVES_FILE, MAGIC, RecordReader, SLOT, STATE_FILE, encode_slot,
@@ -240,6 +243,25 @@ impl AuditLog {
         keys::sync_dir(dir)?;
 
         let index = Index::open(&dir.join(INDEX_FILE))?;
+        if let Some(v) = index.rebuilt_from {
+            rec.notes.push(format!(
+                "{INDEX_FILE} had schema version {v}; rebuilt it as version {SCHEMA}"
+            ));
+        }
+        // Only a checkpoint this key signed counts as covering anything.
+        let last_signed = latest
+            .as_ref()
+            .filter(|(_, cp)| cp.verify_signature(&key.verifying_key()))
+            .map_or(0, |(_, cp)| cp.size);
+        let (entries, leaves) = (Arc::new(entries), Arc::new(leaves));
+        let committed = Arc::new(AtomicU64::new(n));
+        let reader = AuditReader::shared(
+            dir,
+            Arc::clone(&entries),
+            Arc::clone(&leaves),
+            Arc::clone(&committed),
+            hex::encode(key.verifying_key().as_bytes()),
+        );
         let mut log = AuditLog {
             _lock: lock,
             dir: dir.to_path_buf(),
@@ -251,6 +273,9 @@ impl AuditLog {
             frontier,
             key,
             index,
+            committed,
+            reader,
+            last_signed,
             poisoned: false,
         };
         log.save_state().map_err(io(&sp))?;
@@ -264,10 +289,16 @@ impl AuditLog {
         Ok((log, rec))
     }
 
-    /// Indexes entries the query index has not seen yet (after a crash, or a rebuild).
+    /// Indexes every entry the query index has not seen yet (after a crash, or a rebuild).
     pub(crate) fn catch_up_index(&self) -> Result<(), AuditError> {
+        self.catch_up_index_by(u64::MAX)
+    }
+
+    /// Indexes at most `max` of the entries the query index has not seen yet.
+    pub(crate) fn catch_up_index_by(&self, max: u64) -> Result<(), AuditError> {
         let from = self.index.indexed_len()?;
-        if from >= self.len {
+        let to = self.len.min(from.saturating_add(max));
+        if from >= to {
             return Ok(());
         }
         let lp = self.dir.join(LEAVES_FILE);
@@ -276,7 +307,7 @@ impl AuditLog {
         let mut reader = RecordReader::open(&ep, start)?;
         let mut batch = Vec::new();
         let mut batch_start = from;
-        for i in from..self.len {
+        for i in from..to {
             let offset = reader.offset;
             let payload = match reader.next_record().map_err(io(&ep))? {
                 Some(crate::storage::Scanned::Record { payload, .. }) => payload,
@@ -303,7 +334,8 @@ impl AuditLog {
                 batch.clear();
             }
         }
-        self.index.add(batch_start, &batch)
+        self.index.add(batch_start, &batch)?;
+        Ok(())
     }
 }
 
