@@ -220,10 +220,13 @@ impl AuditLog {
             rec.partial_index = Some(n + new_slots.len() as u64 / SLOT);
         }
         if !new_slots.is_empty() {
-            (&leaves)
-                .write_all(&new_slots)
-                .map_err(io(&lp))
-                .and_then(|_| leaves.sync_data().map_err(io(&lp)))?;
+            // At slot n, not at the file cursor: every read so far was positional, so the
+            // cursor is still at 0 and a plain write would overwrite the first slots.
+            let mut w = &leaves;
+            w.seek(std::io::SeekFrom::Start(n * SLOT))
+                .and_then(|_| w.write_all(&new_slots))
+                .and_then(|_| leaves.sync_data())
+                .map_err(io(&lp))?;
             rec.relinked = new_slots.len() as u64 / SLOT;
             n += rec.relinked;
         }
