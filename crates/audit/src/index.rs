@@ -61,6 +61,14 @@ impl Index {
         let have = meta(&conn, "schema").map_err(sql(path))?;
         let mut rebuilt_from = None;
         if have != Some(SCHEMA) {
+            // Version 1 had no schema row; a brand-new file has no table either.
+            let old: bool = conn
+                .query_row(
+                    "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE name = 'mention')",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(sql(path))?;
             let tx = conn.unchecked_transaction().map_err(sql(path))?;
             tx.execute_batch(
                 "DROP INDEX IF EXISTS mention_by_entity;
@@ -75,8 +83,9 @@ impl Index {
             )
             .map_err(sql(path))?;
             tx.commit().map_err(sql(path))?;
-            // A brand-new file has no schema either; only a real old index is news.
-            rebuilt_from = have;
+            if old {
+                rebuilt_from = Some(have.unwrap_or(1));
+            }
         }
         Ok(Self {
             conn,
@@ -128,10 +137,7 @@ impl Index {
 
     /// Forgets every row (before a rebuild); readers see `indexed_len` 0 and scan.
     pub fn clear(&self) -> Result<(), AuditError> {
-        let tx = self
-            .conn
-            .unchecked_transaction()
-            .map_err(sql(&self.path))?;
+        let tx = self.conn.unchecked_transaction().map_err(sql(&self.path))?;
         tx.execute_batch(
             "DELETE FROM mention;
              DELETE FROM meta WHERE key = 'indexed_len';",

@@ -256,9 +256,8 @@ fn rows_from(conn: &Connection, from: u64) -> rusqlite::Result<(u64, Vec<(u64, S
         [from as i64],
         |r| r.get(0),
     )?;
-    let mut st = conn.prepare(
-        "SELECT idx, entity FROM mention WHERE idx >= ?1 ORDER BY idx, entity LIMIT ?2",
-    )?;
+    let mut st = conn
+        .prepare("SELECT idx, entity FROM mention WHERE idx >= ?1 ORDER BY idx, entity LIMIT ?2")?;
     let first = st
         .query_map([from as i64, SHOWN as i64], |r| {
             Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))

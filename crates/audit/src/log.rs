@@ -316,3 +316,51 @@ pub(crate) fn read_checkpoints(dir: &Path) -> Result<Vec<(u64, Checkpoint)>, Aud
     }
     Ok(parsed.checkpoints)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::EntryKind;
+
+    fn entry(n: u64) -> Entry {
+        Entry {
+            time: DateTime::from_timestamp(1_750_000_000 + n as i64, 0).unwrap_or_default(),
+            kind: EntryKind::Decision,
+            actor: "test".into(),
+            entities: vec!["alert-1".into()],
+            summary: format!("entry {n}"),
+            body: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn issue_10_a_shared_reader_sees_an_append_only_once_it_is_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = AuditLog::open(dir.path()).unwrap();
+        log.append(&entry(0)).unwrap();
+        let reader = log.reader();
+        // Every durable step of appending entry 1 — record and slot written and synced — but
+        // not the last one, publishing the committed length.
+        let p = serde_json::to_vec(&entry(1)).unwrap();
+        let h = leaf_hash(&p);
+        let (mut rec, mut slot) = (Vec::new(), Vec::new());
+        encode_record(&p, &h, &mut rec);
+        encode_slot(log.end, &h, &mut slot);
+        write_synced(&log.entries, log.end, &rec).unwrap();
+        write_synced(&log.leaves, log.len * SLOT, &slot).unwrap();
+
+        assert_eq!(reader.len(), 1);
+        assert!(matches!(
+            reader.entry(1),
+            Err(AuditError::OutOfRange { value: 1, .. })
+        ));
+        let page = reader.query_page("alert-1", None, None, 10).unwrap();
+        assert_eq!((page.entries.len(), page.next), (1, None));
+        assert!(reader.prove(0, 2).is_err());
+
+        // Publishing is the step that makes it visible.
+        log.committed.store(2, Ordering::Release);
+        assert_eq!(reader.entry(1).unwrap(), entry(1));
+        assert_eq!(reader.query("alert-1", None).unwrap().len(), 2);
+    }
+}

@@ -136,19 +136,19 @@ impl AuditReader {
             indexed,
             scanned,
         };
-        let (indexed, stopped) = self.from_index(&mut fill, start, log_len)?;
+        let (indexed, stopped) = self.fill_from_index(&mut fill, start, log_len)?;
         if stopped {
             let next = fill.last();
             return Ok(page(fill, next, indexed, 0));
         }
         let from = start.max(indexed);
-        let (next, scanned) = self.scan_tail(&mut fill, from, log_len, scan_budget)?;
+        let (next, scanned) = self.fill_from_tail(&mut fill, from, log_len, scan_budget)?;
         Ok(page(fill, next, indexed, scanned))
     }
 
     /// Fills from the index's rows in `start..min(indexed_len, log_len)`; returns that end
     /// and whether the page filled up before the rows ran out.
-    fn from_index(
+    fn fill_from_index(
         &self,
         fill: &mut Fill,
         start: u64,
@@ -190,7 +190,7 @@ impl AuditReader {
 
     /// Fills from entries `from..to` read straight from `entries.log` (the index has not
     /// seen them), reading at most `budget`; returns the cursor and how many were read.
-    fn scan_tail(
+    fn fill_from_tail(
         &self,
         fill: &mut Fill,
         from: u64,
@@ -202,10 +202,8 @@ impl AuditReader {
         }
         let lp = self.dir().join(LEAVES_FILE);
         let ep = self.dir().join(ENTRIES_FILE);
-        let needle = serde_json::to_vec(fill.entity).map_err(|source| AuditError::Serialize {
-            index: 0,
-            source,
-        })?;
+        let needle = serde_json::to_vec(fill.entity)
+            .map_err(|source| AuditError::Serialize { index: 0, source })?;
         let stop = to.min(from.saturating_add(budget.max(1)));
         let mut reader: Option<RecordReader> = None;
         let mut at = from;
@@ -252,4 +250,64 @@ impl AuditReader {
 /// literally. With one, the entry is parsed and checked in full.
 fn may_mention(payload: &[u8], needle: &[u8]) -> bool {
     payload.contains(&b'\\') || payload.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AuditLog;
+    use crate::entry::EntryKind;
+
+    fn entry(n: u64, entity: &str) -> Entry {
+        Entry {
+            time: DateTime::from_timestamp(1_750_000_000 + n as i64, 0).unwrap_or_default(),
+            kind: EntryKind::Decision,
+            actor: "test".into(),
+            entities: vec![entity.into()],
+            summary: format!("entry {n}"),
+            body: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn an_unindexed_scan_stops_at_its_budget_and_resumes_from_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = AuditLog::open(dir.path()).unwrap();
+        let es: Vec<_> = (0..25)
+            .map(|i| entry(i, if i % 10 == 9 { "rare" } else { "common" }))
+            .collect();
+        log.append_batch(&es).unwrap();
+        drop(log);
+        std::fs::remove_file(dir.path().join(crate::storage::INDEX_FILE)).unwrap();
+        let r = AuditReader::open(dir.path()).unwrap();
+
+        let first = r.query_page_with("rare", None, None, 10, 4).unwrap();
+        assert_eq!(
+            (first.entries.len(), first.next, first.scanned),
+            (0, Some(3), 4)
+        );
+        let mut got = Vec::new();
+        let mut after = None;
+        let mut pages = 0;
+        loop {
+            let p = r.query_page_with("rare", None, after, 10, 4).unwrap();
+            assert!(p.scanned <= 4 && p.indexed == 0);
+            got.extend(p.entries.iter().map(|e| e.0));
+            pages += 1;
+            match p.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!((got, pages), (vec![9, 19], 7));
+    }
+
+    #[test]
+    fn the_mention_filter_never_rejects_an_entry_naming_the_entity() {
+        let needle = serde_json::to_vec("a\"b").unwrap();
+        let e = entry(0, "a\"b");
+        assert!(may_mention(&serde_json::to_vec(&e).unwrap(), &needle));
+        let other = serde_json::to_vec(&entry(0, "ab")).unwrap();
+        assert!(!may_mention(&other, &serde_json::to_vec("abc").unwrap()));
+    }
 }

@@ -63,7 +63,10 @@ fn issue_10_deleting_an_entitys_index_rows_fails_verify() {
         vec![Some(5), Some(12)],
         "{r}"
     );
-    assert!(found.iter().all(|p| p.message.contains("\"alert-7\"")), "{r}");
+    assert!(
+        found.iter().all(|p| p.message.contains("\"alert-7\"")),
+        "{r}"
+    );
     assert!(r.to_string().contains("arbiter audit reindex"), "{r}");
 
     // Rebuilding the index repairs it.
@@ -187,11 +190,14 @@ fn issue_10_a_page_holds_an_entry_larger_than_the_byte_cap() {
     let (mut log, _) = AuditLog::open(dir.path()).unwrap();
     let mut huge = entry(0, &["alert-huge"]);
     huge.body = serde_json::json!({ "blob": "y".repeat(MAX_PAGE_BYTES + 1) });
-    log.append_batch(&[huge, entry(1, &["alert-huge"])]).unwrap();
+    log.append_batch(&[huge, entry(1, &["alert-huge"])])
+        .unwrap();
     let reader = log.reader();
     let first = reader.query_page("alert-huge", None, None, 10).unwrap();
     assert_eq!((ids(&first.entries), first.next), (vec![0], Some(0)));
-    let second = reader.query_page("alert-huge", None, first.next, 10).unwrap();
+    let second = reader
+        .query_page("alert-huge", None, first.next, 10)
+        .unwrap();
     assert_eq!((ids(&second.entries), second.next), (vec![1], None));
 }
 
@@ -202,7 +208,8 @@ fn issue_10_a_lagging_index_still_answers_every_entry() {
     let (mut log, _) = AuditLog::open(dir.path()).unwrap();
     // As after a crash, or a failed index update: the index has seen only entries 0..8.
     let db = index(dir.path());
-    db.execute("DELETE FROM mention WHERE idx >= 8", []).unwrap();
+    db.execute("DELETE FROM mention WHERE idx >= 8", [])
+        .unwrap();
     db.execute("UPDATE meta SET value = 8 WHERE key = 'indexed_len'", [])
         .unwrap();
     let reader = log.reader();
@@ -223,9 +230,11 @@ fn issue_10_a_lagging_index_still_answers_every_entry() {
     // The next append catches the index up instead of recording a gap as indexed.
     log.append(&entry(20, &["alert-7"])).unwrap();
     let indexed: i64 = db
-        .query_row("SELECT value FROM meta WHERE key = 'indexed_len'", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'indexed_len'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(indexed, 21);
     assert_eq!(ids(&log.query("alert-7", None).unwrap()), vec![5, 12, 20]);
@@ -286,7 +295,10 @@ fn issue_10_verify_counts_entries_no_checkpoint_covers() {
     log.append_batch(&(0..10).map(|i| entry(i, &["a"])).collect::<Vec<_>>())
         .unwrap();
     let r = verify(dir.path()).unwrap();
-    assert!(r.is_ok(), "uncovered entries are no failure by themselves:\n{r}");
+    assert!(
+        r.is_ok(),
+        "uncovered entries are no failure by themselves:\n{r}"
+    );
     assert_eq!((r.uncovered, r.first_uncovered), (10, Some(0)));
 
     log.checkpoint().unwrap();
@@ -305,7 +317,10 @@ fn issue_10_verify_counts_entries_no_checkpoint_covers() {
     // Cutting only uncovered entries goes undetected: that is what the count warns of.
     drop(log);
     let entries = std::fs::read(dir.path().join("entries.log")).unwrap();
-    cut(&dir.path().join("entries.log"), record_offsets(&entries)[12].0);
+    cut(
+        &dir.path().join("entries.log"),
+        record_offsets(&entries)[12].0,
+    );
     cut(&dir.path().join("leaves.idx"), 12 * 40);
     let r = verify(dir.path()).unwrap();
     assert_eq!((r.entries, r.uncovered), (12, 2), "{r}");
@@ -347,20 +362,32 @@ fn issue_10_checkpoint_if_behind_signs_only_uncovered_entries_at_the_given_time(
     assert_eq!(log.checkpoint_if_behind(at(0)).unwrap(), None);
     log.append_batch(&(0..3).map(|i| entry(i, &["a"])).collect::<Vec<_>>())
         .unwrap();
-    let cp = log.checkpoint_if_behind(at(7)).unwrap().expect("3 uncovered");
+    let cp = log
+        .checkpoint_if_behind(at(7))
+        .unwrap()
+        .expect("3 uncovered");
     assert_eq!((cp.size, cp.root, cp.time), (3, log.root(), at(7)));
     assert!(cp.verify_with_hex(&log.public_key_hex()));
     assert_eq!(log.checkpoint_if_behind(at(8)).unwrap(), None);
     log.append(&entry(3, &["a"])).unwrap();
-    assert_eq!(log.checkpoint_if_behind(at(9)).unwrap().map(|c| c.size), Some(4));
+    assert_eq!(
+        log.checkpoint_if_behind(at(9)).unwrap().map(|c| c.size),
+        Some(4)
+    );
     drop(log);
     // The last signed size survives a reopen.
     let (mut log, _) = AuditLog::open(dir.path()).unwrap();
     assert_eq!(log.last_signed_size(), 4);
     assert_eq!(log.checkpoint_if_behind(at(10)).unwrap(), None);
-    assert_eq!(log.latest_checkpoint().unwrap().map(|c| c.time), Some(at(9)));
+    assert_eq!(
+        log.latest_checkpoint().unwrap().map(|c| c.time),
+        Some(at(9))
+    );
     let r = verify(dir.path()).unwrap();
-    assert_eq!((r.checkpoints, r.checkpoints_verified, r.uncovered), (2, 2, 0));
+    assert_eq!(
+        (r.checkpoints, r.checkpoints_verified, r.uncovered),
+        (2, 2, 0)
+    );
 }
 
 #[test]
