@@ -6,7 +6,7 @@
 //! the writer catches up on open and, a bounded step at a time, on later appends.
 //!
 //! Its rows are trusted for what they *omit* below `indexed_len` (a query does not re-read
-//! the whole log), so [`crate::verify`] compares them with the entries and reports any
+//! the whole log), so [`crate::verify()`] compares them with the entries and reports any
 //! difference as [`crate::ProblemKind::IndexMismatch`].
 //!
 //! # Schema (version [`SCHEMA`])

@@ -6,7 +6,7 @@
 //! entries the index has not caught up with yet are found by scanning that tail of
 //! `entries.log`, at most [`MAX_PAGE_SCAN`] of them per page. A query never misses an entry
 //! the index has not seen; what the index omits below `indexed_len` is checked by
-//! [`crate::verify`].
+//! [`crate::verify()`].
 
 use chrono::{DateTime, Utc};
 
