@@ -121,7 +121,7 @@ impl AuditReader {
         scan_budget: u64,
     ) -> Result<QueryPage, AuditError> {
         let log_len = self.len();
-        let start = after.map_or(0, |a| a.saturating_add(1));
+        let start = after.map_or(0, |a| a.saturating_add(1)).min(log_len);
         let mut fill = Fill {
             entity,
             since,

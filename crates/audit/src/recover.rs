@@ -245,7 +245,7 @@ impl AuditLog {
         }
         keys::sync_dir(dir)?;
 
-        let index = Index::open(&dir.join(INDEX_FILE))?;
+        let index = open_index(dir, &mut rec)?;
         if let Some(v) = index.rebuilt_from {
             rec.notes.push(format!(
                 "{INDEX_FILE} had schema version {v}; rebuilt it as version {SCHEMA}"
@@ -340,6 +340,35 @@ impl AuditLog {
         self.index.add(batch_start, &batch)?;
         Ok(())
     }
+}
+
+/// Opens the query index. It is derived data, so one SQLite cannot open (damaged, or not
+/// SQLite at all) is set aside as `index.sqlite.damaged` and rebuilt rather than keeping the
+/// log closed — which would also keep `arbiter audit reindex` from repairing it.
+fn open_index(dir: &Path, rec: &mut Recovery) -> Result<Index, AuditError> {
+    let path = dir.join(INDEX_FILE);
+    let err = match Index::open(&path) {
+        Ok(index) => return Ok(index),
+        Err(e @ AuditError::Index { .. }) if is_damage(&e) => e,
+        Err(e) => return Err(e),
+    };
+    let aside = dir.join(format!("{INDEX_FILE}.damaged"));
+    std::fs::rename(&path, &aside).map_err(io(&path))?;
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.join(format!("{INDEX_FILE}{suffix}")));
+    }
+    rec.notes.push(format!(
+        "{err}; moved it to {} and rebuilt it",
+        aside.display()
+    ));
+    Index::open(&path)
+}
+
+/// True for SQLite's "this file is damaged / not a database", not for a busy or full disk.
+fn is_damage(e: &AuditError) -> bool {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    matches!(e, AuditError::Index { source, .. }
+        if matches!(source.sqlite_error_code(), Some(DatabaseCorrupt | NotADatabase)))
 }
 
 /// Drops (after quarantining) a torn final checkpoint; returns the last good one.

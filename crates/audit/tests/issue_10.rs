@@ -135,6 +135,40 @@ fn issue_10_a_missing_index_is_a_note_not_a_failure() {
 }
 
 #[test]
+fn issue_10_a_damaged_index_fails_verify_and_is_rebuilt_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    auto_closed_then_overridden(dir.path());
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("index.sqlite{suffix}")));
+    }
+    std::fs::write(dir.path().join("index.sqlite"), vec![0x5a; 8192]).unwrap();
+    let r = verify(dir.path()).unwrap();
+    let p = r.of_kind(ProblemKind::IndexMismatch).next();
+    assert!(
+        p.is_some_and(|p| p.message.contains("cannot read index.sqlite")),
+        "{r}"
+    );
+    // Reindexing (or any writer open) sets it aside and rebuilds it.
+    let (mut log, rec) = AuditLog::open(dir.path()).unwrap();
+    assert!(rec.to_string().contains("index.sqlite.damaged"), "{rec}");
+    log.rebuild_index().unwrap();
+    assert_eq!(ids(&log.query("alert-7", None).unwrap()), vec![5, 12]);
+    drop(log);
+    assert!(verify(dir.path()).unwrap().is_ok());
+}
+
+#[test]
+fn issue_10_a_cursor_past_the_end_returns_an_empty_last_page() {
+    let dir = tempfile::tempdir().unwrap();
+    auto_closed_then_overridden(dir.path());
+    let reader = AuditReader::open(dir.path()).unwrap();
+    for after in [19, 20, u64::MAX - 1, u64::MAX] {
+        let page = reader.query_page("host-1", None, Some(after), 10).unwrap();
+        assert_eq!((page.entries.len(), page.next), (0, None), "after {after}");
+    }
+}
+
+#[test]
 fn issue_10_a_query_page_is_bounded_whatever_the_entity() {
     let dir = tempfile::tempdir().unwrap();
     let (mut log, _) = AuditLog::open(dir.path()).unwrap();
