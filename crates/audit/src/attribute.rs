@@ -32,13 +32,14 @@ pub(crate) fn compare_leaf_index(scan: &Scan, idx: &[(u64, Hash)], r: &mut Verif
     }
 }
 
+/// Checks every trusted checkpoint's root; returns the largest size that verified.
 pub(crate) fn check_roots(
     scan: &Scan,
     roots: &BTreeMap<u64, Hash>,
     trusted: &[(usize, u64, &Checkpoint)],
     idx: &[(u64, Hash)],
     r: &mut VerifyReport,
-) {
+) -> u64 {
     let n = scan.hashes.len() as u64;
     let offset_of = |i: u64| scan.offsets.get(i as usize).copied().unwrap_or(scan.end);
     let mut last_good = 0u64;
@@ -78,6 +79,7 @@ pub(crate) fn check_roots(
             ),
         );
     }
+    last_good
 }
 
 /// Names the first entry responsible for a root mismatch at `cp`.

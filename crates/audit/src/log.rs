@@ -5,6 +5,8 @@ use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
@@ -13,21 +15,25 @@ use crate::checkpoint::{CHECKPOINTS_FILE, Checkpoint, parse_file};
 use crate::entry::{Entry, encode_all};
 use crate::error::{AuditError, io};
 use crate::index::Index;
-use crate::merkle::{Frontier, Hash, leaf_hash, root_of};
-use crate::proof::{InclusionProof, consistency_proof, inclusion_proof};
-use crate::storage::{
-    ENTRIES_FILE, LEAVES_FILE, MAX_ENTRY, SLOT, encode_record, encode_slot, read_record, read_slots,
-};
+use crate::merkle::{Frontier, Hash, leaf_hash};
+use crate::proof::InclusionProof;
+use crate::query::QueryPage;
+use crate::reader::AuditReader;
+use crate::storage::{ENTRIES_FILE, LEAVES_FILE, MAX_ENTRY, SLOT, encode_record, encode_slot};
 
 pub use crate::recover::Recovery;
+
+/// Most lagging entries one append indexes on top of its own (the rest follow on later
+/// appends): catching up never stalls ingest for long.
+const CATCH_UP_PER_APPEND: u64 = 10_000;
 
 /// An open audit log directory. See the crate docs for the file layout.
 pub struct AuditLog {
     /// The exclusive writer lock on `LOCK`, released when the log is dropped.
     pub(crate) _lock: File,
     pub(crate) dir: PathBuf,
-    pub(crate) entries: File,
-    pub(crate) leaves: File,
+    pub(crate) entries: Arc<File>,
+    pub(crate) leaves: Arc<File>,
     pub(crate) state: File,
     /// Byte length of `entries.log` (end of the last acknowledged record).
     pub(crate) end: u64,
@@ -35,6 +41,13 @@ pub struct AuditLog {
     pub(crate) frontier: Frontier,
     pub(crate) key: SigningKey,
     pub(crate) index: Index,
+    /// Entries `0..committed` are durable; stored only after an append is fully synced.
+    pub(crate) committed: Arc<AtomicU64>,
+    /// The read handle sharing `committed` and the files.
+    pub(crate) reader: AuditReader,
+    /// Size of the last checkpoint signed (or found on open): what `checkpoint_if_behind`
+    /// compares with, without re-reading `checkpoints.txt`.
+    pub(crate) last_signed: u64,
     /// Set when a failed append could not be rolled back; every later write refuses.
     pub(crate) poisoned: bool,
 }
@@ -105,11 +118,22 @@ impl AuditLog {
         }
         self.len += es.len() as u64;
         self.end += records.len() as u64;
+        // Only now may readers see the new entries: both files are synced.
+        self.committed.store(self.len, Ordering::Release);
         // Derived data: a failure here loses nothing. tree.state carries a checksum and is
-        // rebuilt on open if stale or damaged; the query index catches up on the next query.
+        // rebuilt on open if stale or damaged; a lagging query index is caught up a bounded
+        // step per append (and fully on open), and readers scan what it has not seen.
         let _ = self.save_state();
-        let _ = self.index.add(first, es);
+        let _ = self.index_appended(first, es);
         Ok(first..self.len)
+    }
+
+    /// Indexes a just-appended batch, or, if the index lags behind it, catches up a step.
+    fn index_appended(&self, first: u64, es: &[Entry]) -> Result<(), AuditError> {
+        if !self.index.add(first, es)? {
+            self.catch_up_index_by(CATCH_UP_PER_APPEND)?;
+        }
+        Ok(())
     }
 
     /// Undoes a partial append so the files end at the last acknowledged entry.
@@ -151,15 +175,27 @@ impl AuditLog {
         &self.dir
     }
 
+    /// A read handle sharing this writer's files and committed length: it sees each append
+    /// once it is durable, never part of one, and never waits for the writer (so a server
+    /// can answer audit reads outside its writer lock). Cheap; clone it freely.
+    pub fn reader(&self) -> AuditReader {
+        self.reader.clone()
+    }
+
     /// Hex of the Ed25519 public key that signs checkpoints (same as `signing.pub`).
     pub fn public_key_hex(&self) -> String {
         hex::encode(self.key.verifying_key().as_bytes())
     }
 
-    /// Signs the current (size, root, now), appends it to `checkpoints.txt` (fsynced) and
-    /// returns it.
+    /// Signs the current (size, root, now); see [`AuditLog::checkpoint_at`].
     pub fn checkpoint(&mut self) -> Result<Checkpoint, AuditError> {
-        let cp = Checkpoint::sign(&self.key, self.len, self.root(), Utc::now());
+        self.checkpoint_at(Utc::now())
+    }
+
+    /// Signs the current (size, root, `time`), appends it to `checkpoints.txt` (fsynced) and
+    /// returns it.
+    pub fn checkpoint_at(&mut self, time: DateTime<Utc>) -> Result<Checkpoint, AuditError> {
+        let cp = Checkpoint::sign(&self.key, self.len, self.root(), time);
         let path = self.dir.join(CHECKPOINTS_FILE);
         let mut f = std::fs::OpenOptions::new()
             .create(true)
@@ -168,124 +204,78 @@ impl AuditLog {
             .map_err(io(&path))?;
         f.write_all(cp.to_text().as_bytes()).map_err(io(&path))?;
         f.sync_data().map_err(io(&path))?;
+        self.last_signed = self.last_signed.max(cp.size);
         Ok(cp)
+    }
+
+    /// Signs a checkpoint at `time` only if some entry is covered by no checkpoint this log
+    /// signed (or found on open); `Ok(None)` otherwise. Cheap when there is nothing to do (no
+    /// file access), so a server can call it on a short cadence: entries after the last
+    /// checkpoint are the ones a truncation could remove undetected.
+    pub fn checkpoint_if_behind(
+        &mut self,
+        time: DateTime<Utc>,
+    ) -> Result<Option<Checkpoint>, AuditError> {
+        if self.len <= self.last_signed {
+            return Ok(None);
+        }
+        self.checkpoint_at(time).map(Some)
+    }
+
+    /// Size of the last checkpoint this log signed (or found, validly signed, on open).
+    pub fn last_signed_size(&self) -> u64 {
+        self.last_signed
     }
 
     /// The last checkpoint in `checkpoints.txt`, if any.
     pub fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, AuditError> {
-        Ok(read_checkpoints(&self.dir)?.pop().map(|(_, c)| c))
+        self.reader.latest_checkpoint()
     }
 
     /// Entry `index`, read back from disk and checked against its leaf hash.
     pub fn entry(&self, index: u64) -> Result<Entry, AuditError> {
-        let (offset, payload) = self.payload(index)?;
-        serde_json::from_slice(&payload).map_err(|source| AuditError::BadEntry {
-            path: self.dir.join(ENTRIES_FILE),
-            index,
-            offset,
-            source,
-        })
+        self.reader.entry(index)
     }
 
     /// The stored canonical bytes of entry `index` and its byte offset.
     pub fn payload(&self, index: u64) -> Result<(u64, Vec<u8>), AuditError> {
-        if index >= self.len {
-            return Err(AuditError::OutOfRange {
-                what: "entry",
-                value: index,
-                len: self.len,
-            });
-        }
-        let lp = self.dir.join(LEAVES_FILE);
-        let ep = self.dir.join(ENTRIES_FILE);
-        let slot = read_slots(&self.leaves, index, index + 1).map_err(io(&lp))?;
-        let (offset, want) = slot[0];
-        let rec = read_record(&self.entries, offset, self.end).map_err(io(&ep))?;
-        match rec.valid() {
-            Some((p, h)) if h == want => Ok((offset, p.to_vec())),
-            _ => Err(AuditError::Corrupt {
-                path: ep,
-                index,
-                offset,
-                reason: "record does not match its leaf hash; run verify".into(),
-            }),
-        }
-    }
-
-    /// Leaf hashes `0..size` from leaves.idx.
-    fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, AuditError> {
-        let lp = self.dir.join(LEAVES_FILE);
-        let slots = read_slots(&self.leaves, 0, size).map_err(io(&lp))?;
-        Ok(slots.into_iter().map(|(_, h)| h).collect())
+        self.reader.payload(index)
     }
 
     /// Inclusion proof of entry `index` in the tree of the first `size` entries.
     pub fn prove(&self, index: u64, size: u64) -> Result<InclusionProof, AuditError> {
-        if size > self.len {
-            return Err(AuditError::OutOfRange {
-                what: "proof tree size",
-                value: size,
-                len: self.len,
-            });
-        }
-        if index >= size {
-            return Err(AuditError::OutOfRange {
-                what: "proof leaf index (must be below the tree size)",
-                value: index,
-                len: size,
-            });
-        }
-        let leaves = self.leaf_hashes(size)?;
-        Ok(InclusionProof {
-            index,
-            size,
-            leaf: leaves[index as usize],
-            path: inclusion_proof(&leaves, index),
-            root: root_of(&leaves),
-        })
+        self.reader.prove(index, size)
     }
 
     /// Consistency proof from the first `old` entries to the first `new` entries.
     pub fn consistency(&self, old: u64, new: u64) -> Result<Vec<[u8; 32]>, AuditError> {
-        if new > self.len || old > new {
-            return Err(AuditError::OutOfRange {
-                what: "consistency sizes (need old <= new <= len)",
-                value: if new > self.len { new } else { old },
-                len: self.len,
-            });
-        }
-        Ok(consistency_proof(&self.leaf_hashes(new)?, old))
+        self.reader.consistency(old, new)
     }
 
     /// Root of the first `size` entries (from leaves.idx).
     pub fn root_at(&self, size: u64) -> Result<[u8; 32], AuditError> {
-        if size > self.len {
-            return Err(AuditError::OutOfRange {
-                what: "tree size",
-                value: size,
-                len: self.len,
-            });
-        }
-        Ok(root_of(&self.leaf_hashes(size)?))
+        self.reader.root_at(size)
     }
 
-    /// Entries mentioning `entity` (exact match) at or after `since`, in log order.
+    /// One page of entries mentioning `entity`; see [`AuditReader::query_page`].
+    pub fn query_page(
+        &self,
+        entity: &str,
+        since: Option<DateTime<Utc>>,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<QueryPage, AuditError> {
+        self.reader.query_page(entity, since, after, limit)
+    }
+
+    /// Every entry mentioning `entity` (exact match) at or after `since`, in log order,
+    /// gathered page by page. Its memory grows with the answer: servers should page instead.
     pub fn query(
         &self,
         entity: &str,
         since: Option<DateTime<Utc>>,
     ) -> Result<Vec<(u64, Entry)>, AuditError> {
-        self.catch_up_index()?;
-        let since_us = since.map(|t| t.timestamp_micros());
-        let mut out = Vec::new();
-        for idx in self.index.lookup(entity, since_us)? {
-            let e = self.entry(idx)?;
-            // The index stores floored microseconds; the entry's own time is authoritative.
-            if since.is_none_or(|s| e.time >= s) && e.entities.iter().any(|x| x == entity) {
-                out.push((idx, e));
-            }
-        }
-        Ok(out)
+        self.reader.query(entity, since)
     }
 
     /// Drops and rebuilds the query index from the entries file.
@@ -325,4 +315,52 @@ pub(crate) fn read_checkpoints(dir: &Path) -> Result<Vec<(u64, Checkpoint)>, Aud
         });
     }
     Ok(parsed.checkpoints)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::EntryKind;
+
+    fn entry(n: u64) -> Entry {
+        Entry {
+            time: DateTime::from_timestamp(1_750_000_000 + n as i64, 0).unwrap_or_default(),
+            kind: EntryKind::Decision,
+            actor: "test".into(),
+            entities: vec!["alert-1".into()],
+            summary: format!("entry {n}"),
+            body: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn issue_10_a_shared_reader_sees_an_append_only_once_it_is_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = AuditLog::open(dir.path()).unwrap();
+        log.append(&entry(0)).unwrap();
+        let reader = log.reader();
+        // Every durable step of appending entry 1 — record and slot written and synced — but
+        // not the last one, publishing the committed length.
+        let p = serde_json::to_vec(&entry(1)).unwrap();
+        let h = leaf_hash(&p);
+        let (mut rec, mut slot) = (Vec::new(), Vec::new());
+        encode_record(&p, &h, &mut rec);
+        encode_slot(log.end, &h, &mut slot);
+        write_synced(&log.entries, log.end, &rec).unwrap();
+        write_synced(&log.leaves, log.len * SLOT, &slot).unwrap();
+
+        assert_eq!(reader.len(), 1);
+        assert!(matches!(
+            reader.entry(1),
+            Err(AuditError::OutOfRange { value: 1, .. })
+        ));
+        let page = reader.query_page("alert-1", None, None, 10).unwrap();
+        assert_eq!((page.entries.len(), page.next), (1, None));
+        assert!(reader.prove(0, 2).is_err());
+
+        // Publishing is the step that makes it visible.
+        log.committed.store(2, Ordering::Release);
+        assert_eq!(reader.entry(1).unwrap(), entry(1));
+        assert_eq!(reader.query("alert-1", None).unwrap().len(), 2);
+    }
 }

@@ -10,14 +10,17 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use crate::checkpoint::{CHECKPOINTS_FILE, parse_file};
 use crate::entry::{Entry, EntryKind};
 use crate::error::{AuditError, io};
-use crate::index::Index;
+use crate::index::{Index, SCHEMA};
 use crate::keys;
 use crate::log::AuditLog;
 use crate::merkle::Frontier;
+use crate::reader::AuditReader;
 use crate::state::{frontier_from_leaves, load_state};
 use crate::storage::{
     ENTRIES_FILE, INDEX_FILE, LEAVES_FILE, MAGIC, RecordReader, SLOT, STATE_FILE, encode_slot,
@@ -217,10 +220,13 @@ impl AuditLog {
             rec.partial_index = Some(n + new_slots.len() as u64 / SLOT);
         }
         if !new_slots.is_empty() {
-            (&leaves)
-                .write_all(&new_slots)
-                .map_err(io(&lp))
-                .and_then(|_| leaves.sync_data().map_err(io(&lp)))?;
+            // At slot n, not at the file cursor: every read so far was positional, so the
+            // cursor is still at 0 and a plain write would overwrite the first slots.
+            let mut w = &leaves;
+            w.seek(std::io::SeekFrom::Start(n * SLOT))
+                .and_then(|_| w.write_all(&new_slots))
+                .and_then(|_| leaves.sync_data())
+                .map_err(io(&lp))?;
             rec.relinked = new_slots.len() as u64 / SLOT;
             n += rec.relinked;
         }
@@ -239,7 +245,26 @@ impl AuditLog {
         }
         keys::sync_dir(dir)?;
 
-        let index = Index::open(&dir.join(INDEX_FILE))?;
+        let index = open_index(dir, &mut rec)?;
+        if let Some(v) = index.rebuilt_from {
+            rec.notes.push(format!(
+                "{INDEX_FILE} had schema version {v}; rebuilt it as version {SCHEMA}"
+            ));
+        }
+        // Only a checkpoint this key signed counts as covering anything.
+        let last_signed = latest
+            .as_ref()
+            .filter(|(_, cp)| cp.verify_signature(&key.verifying_key()))
+            .map_or(0, |(_, cp)| cp.size);
+        let (entries, leaves) = (Arc::new(entries), Arc::new(leaves));
+        let committed = Arc::new(AtomicU64::new(n));
+        let reader = AuditReader::shared(
+            dir,
+            Arc::clone(&entries),
+            Arc::clone(&leaves),
+            Arc::clone(&committed),
+            hex::encode(key.verifying_key().as_bytes()),
+        );
         let mut log = AuditLog {
             _lock: lock,
             dir: dir.to_path_buf(),
@@ -251,6 +276,9 @@ impl AuditLog {
             frontier,
             key,
             index,
+            committed,
+            reader,
+            last_signed,
             poisoned: false,
         };
         log.save_state().map_err(io(&sp))?;
@@ -264,10 +292,16 @@ impl AuditLog {
         Ok((log, rec))
     }
 
-    /// Indexes entries the query index has not seen yet (after a crash, or a rebuild).
+    /// Indexes every entry the query index has not seen yet (after a crash, or a rebuild).
     pub(crate) fn catch_up_index(&self) -> Result<(), AuditError> {
+        self.catch_up_index_by(u64::MAX)
+    }
+
+    /// Indexes at most `max` of the entries the query index has not seen yet.
+    pub(crate) fn catch_up_index_by(&self, max: u64) -> Result<(), AuditError> {
         let from = self.index.indexed_len()?;
-        if from >= self.len {
+        let to = self.len.min(from.saturating_add(max));
+        if from >= to {
             return Ok(());
         }
         let lp = self.dir.join(LEAVES_FILE);
@@ -276,7 +310,7 @@ impl AuditLog {
         let mut reader = RecordReader::open(&ep, start)?;
         let mut batch = Vec::new();
         let mut batch_start = from;
-        for i in from..self.len {
+        for i in from..to {
             let offset = reader.offset;
             let payload = match reader.next_record().map_err(io(&ep))? {
                 Some(crate::storage::Scanned::Record { payload, .. }) => payload,
@@ -303,8 +337,38 @@ impl AuditLog {
                 batch.clear();
             }
         }
-        self.index.add(batch_start, &batch)
+        self.index.add(batch_start, &batch)?;
+        Ok(())
     }
+}
+
+/// Opens the query index. It is derived data, so one SQLite cannot open (damaged, or not
+/// SQLite at all) is set aside as `index.sqlite.damaged` and rebuilt rather than keeping the
+/// log closed — which would also keep `arbiter audit reindex` from repairing it.
+fn open_index(dir: &Path, rec: &mut Recovery) -> Result<Index, AuditError> {
+    let path = dir.join(INDEX_FILE);
+    let err = match Index::open(&path) {
+        Ok(index) => return Ok(index),
+        Err(e @ AuditError::Index { .. }) if is_damage(&e) => e,
+        Err(e) => return Err(e),
+    };
+    let aside = dir.join(format!("{INDEX_FILE}.damaged"));
+    std::fs::rename(&path, &aside).map_err(io(&path))?;
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.join(format!("{INDEX_FILE}{suffix}")));
+    }
+    rec.notes.push(format!(
+        "{err}; moved it to {} and rebuilt it",
+        aside.display()
+    ));
+    Index::open(&path)
+}
+
+/// True for SQLite's "this file is damaged / not a database", not for a busy or full disk.
+fn is_damage(e: &AuditError) -> bool {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    matches!(e, AuditError::Index { source, .. }
+        if matches!(source.sqlite_error_code(), Some(DatabaseCorrupt | NotADatabase)))
 }
 
 /// Drops (after quarantining) a torn final checkpoint; returns the last good one.

@@ -32,6 +32,9 @@ pub enum ProblemKind {
     MalformedCheckpoint,
     /// Two checkpoints contradict each other (size went backwards, or same size, other root).
     InconsistentCheckpoints,
+    /// `index.sqlite` (derived) disagrees with the entries it claims to index: a query could
+    /// miss an entry. Rebuild it with `arbiter audit reindex`.
+    IndexMismatch,
 }
 
 impl ProblemKind {
@@ -50,6 +53,7 @@ impl ProblemKind {
             ProblemKind::BadSignature => "bad signature",
             ProblemKind::MalformedCheckpoint => "malformed checkpoint",
             ProblemKind::InconsistentCheckpoints => "inconsistent checkpoints",
+            ProblemKind::IndexMismatch => "index mismatch",
         }
     }
 }
@@ -97,6 +101,15 @@ pub struct VerifyReport {
     pub checkpoints_verified: usize,
     /// Problems, in the order found.
     pub problems: Vec<Problem>,
+    /// Trailing entries covered by no checkpoint whose signature and root verified: a cut
+    /// that removes only these goes undetected. Not a problem by itself.
+    pub uncovered: u64,
+    /// The first of those entries (the size of the largest verified checkpoint).
+    pub first_uncovered: Option<u64>,
+    /// Entries whose `index.sqlite` rows were compared with them (`None`: not checked).
+    pub index_checked: Option<u64>,
+    /// Remarks that are not problems (a missing derived index, a lagging one, …).
+    pub notes: Vec<String>,
 }
 
 impl VerifyReport {
@@ -139,11 +152,23 @@ impl fmt::Display for VerifyReport {
             self.checkpoints_verified
         )?;
         if self.is_ok() {
-            return write!(f, "OK");
+            write!(f, "OK")?;
+        } else {
+            write!(f, "{} problem(s)", self.problems.len())?;
+            for p in &self.problems {
+                write!(f, "\n  - {p}")?;
+            }
         }
-        write!(f, "{} problem(s)", self.problems.len())?;
-        for p in &self.problems {
-            write!(f, "\n  - {p}")?;
+        if let Some(first) = self.first_uncovered.filter(|_| self.uncovered > 0) {
+            write!(
+                f,
+                "\n  {} trailing entries (from entry {first}) are covered by no signed \
+                 checkpoint: they could be cut off undetected",
+                self.uncovered
+            )?;
+        }
+        for n in &self.notes {
+            write!(f, "\n  note: {n}")?;
         }
         Ok(())
     }

@@ -3,7 +3,8 @@
 //! Every record is re-hashed from its stored bytes; the RFC 9162 root is recomputed at every
 //! checkpoint size and compared with the signed root; signatures are checked; checkpoints
 //! are checked against each other. The query index, `tree.state` and (until authenticated)
-//! `leaves.idx` are not trusted.
+//! `leaves.idx` are not trusted: the first is checked against the entries, the others
+//! against the signed roots.
 //!
 //! # How positions are found
 //!
@@ -25,6 +26,7 @@ use crate::attribute::{check_roots, compare_leaf_index};
 use crate::checkpoint::{CHECKPOINTS_FILE, Checkpoint, parse_file};
 use crate::entry::Entry;
 use crate::error::{AuditError, io};
+use crate::index_check::IndexCheck;
 use crate::keys::{self, PUB_FILE};
 use crate::merkle::{Frontier, Hash, leaf_hash};
 use crate::report::{ProblemKind as K, VerifyReport};
@@ -104,12 +106,22 @@ fn verify_dir(dir: &Path) -> VerifyReport {
 
     let idx = read_leaf_index(dir, &mut r);
     let sizes: Vec<u64> = trusted.iter().map(|t| t.2.size).collect();
-    let Some((scan, roots)) = scan_entries(dir, &idx, &sizes, &mut r) else {
+    // Before the scan: the index snapshot must be no newer than the entries read.
+    let mut check = IndexCheck::open(dir, &mut r);
+    let Some((scan, roots)) = scan_entries(dir, &idx, &sizes, &mut check, &mut r) else {
         return r;
     };
-    r.entries = scan.hashes.len() as u64;
+    let n = scan.hashes.len() as u64;
+    r.entries = n;
     compare_leaf_index(&scan, &idx, &mut r);
-    check_roots(&scan, &roots, &trusted, &idx, &mut r);
+    let covered = check_roots(&scan, &roots, &trusted, &idx, &mut r);
+    if n > covered {
+        r.uncovered = n - covered;
+        r.first_uncovered = Some(covered);
+    }
+    if let Some(c) = check {
+        c.finish(n, &mut r);
+    }
     r
 }
 
@@ -165,6 +177,7 @@ fn scan_entries(
     dir: &Path,
     idx: &[(u64, Hash)],
     sizes: &[u64],
+    check: &mut Option<IndexCheck>,
     r: &mut VerifyReport,
 ) -> Option<(Scan, BTreeMap<u64, Hash>)> {
     let path = dir.join(ENTRIES_FILE);
@@ -265,14 +278,19 @@ fn scan_entries(
                     );
                     (h, Some(end))
                 } else {
-                    if let Err(e) = serde_json::from_slice::<Entry>(&payload) {
-                        r.push(
+                    match serde_json::from_slice::<Entry>(&payload) {
+                        Ok(e) => {
+                            if let Some(c) = check.as_mut() {
+                                c.entry(i, &e);
+                            }
+                        }
+                        Err(e) => r.push(
                             K::UnreadableEntry,
                             Some(i),
                             Some(start),
                             ENTRIES_FILE,
                             e.to_string(),
-                        );
+                        ),
                     }
                     scan.offsets.push(start);
                     scan.hashes.push(h);

@@ -191,6 +191,14 @@ fn complete_records_missing_from_the_leaf_file_are_relinked_not_dropped() {
     assert_eq!(rec.torn_at, None);
     assert_eq!(log.len(), 4);
     assert_eq!(log.root(), root);
+    // The re-linked slots went to the end of leaves.idx, not over its first slots.
+    assert_eq!(log.root_at(4).unwrap(), root);
+    for i in 0..4 {
+        assert_eq!(log.entry(i).unwrap(), entry(i, &["a"]));
+    }
+    drop(log);
+    let r = verify(dir.path()).unwrap();
+    assert!(r.is_ok(), "{r}");
 }
 
 #[cfg(unix)]

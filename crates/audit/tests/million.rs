@@ -2,14 +2,15 @@
 //!
 //! Appends 1,000,000 entries with `append_batch` (10,000 per batch), then — in the same run
 //! and, when `ARBITER_AUDIT_BENCH_DIR` points at an existing log, in a fresh process — times
-//! `AuditLog::open` + `query`, and `verify`. It prints timings and asserts only correctness
-//! (no timing thresholds: machines differ).
+//! `AuditLog::open` + `query`, a paged query through `AuditReader::open`, and `verify` (which
+//! also compares `index.sqlite` with every entry). It prints timings and asserts only
+//! correctness (no timing thresholds: machines differ).
 
 mod common;
 
 use std::time::Instant;
 
-use arbiter_audit::{AuditLog, verify};
+use arbiter_audit::{AuditLog, AuditReader, verify};
 use common::entry;
 
 const N: u64 = 1_000_000;
@@ -72,7 +73,22 @@ fn a_million_entries_append_open_query_and_verify() {
     drop(log);
 
     let t = Instant::now();
+    let reader = AuditReader::open(&dir).unwrap();
+    let page = reader
+        .query_page("host-7", None, Some(500_000), 1000)
+        .unwrap();
+    let paged = t.elapsed();
+    assert_eq!(page.entries.len(), 500);
+    assert_eq!((page.next, page.indexed, page.scanned), (None, N, 0));
+    println!(
+        "reader open + query_page(host after 500000, 500 hits): {:.1} ms",
+        paged.as_secs_f64() * 1e3
+    );
+
+    let t = Instant::now();
     let report = verify(&dir).unwrap();
     println!("verify: {:.2} s ({report})", t.elapsed().as_secs_f64());
     assert!(report.is_ok(), "{report}");
+    assert_eq!(report.index_checked, Some(N));
+    assert_eq!(report.uncovered, 0);
 }

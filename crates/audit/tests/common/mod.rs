@@ -24,3 +24,21 @@ pub fn entry(i: u64, entities: &[&str]) -> Entry {
 pub fn at(i: u64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(i as i64)
 }
+
+/// A read-write connection to a log's `index.sqlite`, to damage or inspect it.
+pub fn index(dir: &std::path::Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.join("index.sqlite")).unwrap()
+}
+
+/// Record (start offset, length) pairs of an `entries.log`, walked independently of the
+/// crate: 8-byte header, then `u32 BE len ‖ payload ‖ 32-byte hash`.
+pub fn record_offsets(bytes: &[u8]) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut at = 8usize;
+    while at + 4 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        out.push((at as u64, (4 + len + 32) as u64));
+        at += 4 + len + 32;
+    }
+    out
+}
