@@ -1,0 +1,168 @@
+//! NDJSON read throughput through [`arbiter_ingest::parse_ndjson`], the path the HTTP API uses.
+//!
+//! Run with `cargo bench -p arbiter-ingest --bench ndjson` (release profile). Two inputs:
+//! 100,000 synthetic Zeek-like connection alerts with a nested object (always), and the real
+//! Windows event logs in `$ARBITER_DATA/evtx/*.jsonl.xz` (about 18,000 events of 1.6 KB each,
+//! when the shared data folder is present). Each input is parsed several times; the best run
+//! is reported, since the fastest run is the one least disturbed by other work on the machine.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use arbiter_core::Schema;
+
+const RUNS: usize = 10;
+
+const CONN_SCHEMA: &str = r#"
+format_version: 1
+name: bench-conn
+revision: 1
+source: {format: ndjson}
+label: {benign: [benign]}
+fields:
+  - {name: ts, role: timestamp}
+  - {name: uid, role: identifier}
+  - {name: orig_h, role: identifier, path: id.orig_h}
+  - {name: resp_h, role: identifier, path: id.resp_h}
+  - {name: resp_p, role: numeric, path: id.resp_p}
+  - {name: proto, role: categorical}
+  - {name: service, role: categorical}
+  - {name: duration, role: numeric}
+  - {name: orig_bytes, role: numeric}
+  - {name: resp_bytes, role: numeric}
+  - {name: conn_state, role: categorical}
+  - {name: host, role: identifier, path: event.host}
+  - {name: process, role: categorical, path: event.process.name}
+  - {name: label, role: label}
+"#;
+
+const EVTX_SCHEMA: &str = r#"
+format_version: 1
+name: bench-evtx
+revision: 1
+source: {format: ndjson}
+fields:
+  - {name: record_id, role: identifier}
+  - {name: time, role: timestamp, path: event.Event.System.TimeCreated.#attributes.SystemTime}
+  - {name: event_id, role: categorical, path: event.Event.System.EventID}
+  - {name: channel, role: categorical, path: event.Event.System.Channel}
+  - {name: computer, role: identifier, path: event.Event.System.Computer}
+  - {name: level, role: numeric, path: event.Event.System.Level}
+  - {name: image, role: categorical, path: event.Event.EventData.Image}
+"#;
+
+/// Deterministic synthetic alerts: a small linear congruential generator, no dependencies.
+fn synthetic(lines: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        state >> 33
+    };
+    let protos = ["tcp", "udp", "icmp"];
+    let services = ["http", "ssl", "dns", "ssh", "-"];
+    let states = ["SF", "S0", "REJ", "RSTO", "OTH"];
+    let procs = [
+        "chrome.exe",
+        "svchost.exe",
+        "powershell.exe",
+        "curl",
+        "sshd",
+    ];
+    let mut out = Vec::with_capacity(lines * 420);
+    for i in 0..lines {
+        let r = next();
+        let line = format!(
+            concat!(
+                r#"{{"ts":"2024-05-01T10:{:02}:{:02}.{:03}Z","uid":"C{:016x}","#,
+                r#""id.orig_h":"10.0.{}.{}","id.orig_p":{},"id.resp_h":"192.168.{}.{}","#,
+                r#""id.resp_p":{},"proto":"{}","service":"{}","duration":{:.6},"#,
+                r#""orig_bytes":{},"resp_bytes":{},"conn_state":"{}","history":"ShADadFf","#,
+                r#""event":{{"host":"ws-{:03}","user":"user{}","process":{{"name":"{}","pid":{}}}}},"#,
+                r#""label":"{}"}}"#,
+                "\n"
+            ),
+            (i / 60) % 60,
+            i % 60,
+            r % 1000,
+            next(),
+            r % 256,
+            (r >> 8) % 256,
+            1024 + r % 60000,
+            (r >> 16) % 256,
+            (r >> 24) % 256,
+            [80, 443, 53, 22][(r % 4) as usize],
+            protos[(r % 3) as usize],
+            services[(r % 5) as usize],
+            (r % 100_000) as f64 / 1000.0,
+            next() % 1_000_000,
+            next() % 10_000_000,
+            states[(r % 5) as usize],
+            r % 500,
+            r % 40,
+            procs[(r % 5) as usize],
+            r % 65_536,
+            if r % 10 == 0 { "scan" } else { "benign" },
+        );
+        out.extend_from_slice(line.as_bytes());
+    }
+    out
+}
+
+fn real_evtx() -> Option<Vec<u8>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = arbiter_ingest::shared_data_dir(Some(&root)).join("evtx");
+    let mut out = Vec::new();
+    for name in ["evtx_attack_samples.jsonl.xz", "evtx_to_mitre.jsonl.xz"] {
+        let path = dir.join(name);
+        if !path.is_file() {
+            eprintln!("skipped the real-data input: {} not found", path.display());
+            return None;
+        }
+        arbiter_ingest::open_text(&path)
+            .ok()?
+            .read_to_end(&mut out)
+            .ok()?;
+    }
+    Some(out)
+}
+
+fn measure(what: &str, schema_text: &str, bytes: &[u8]) {
+    let schema = Schema::from_yaml(schema_text, what).expect("the bench schema is valid");
+    let lines = bytes.iter().filter(|b| **b == b'\n').count();
+    let mut best = Duration::MAX;
+    let mut refused = 0;
+    let mut first_refusal = None;
+    for _ in 0..RUNS {
+        let input = bytes.to_vec();
+        let start = Instant::now();
+        let out = arbiter_ingest::parse_ndjson(&schema, what, input);
+        let took = start.elapsed();
+        refused = out.iter().filter(|r| r.is_err()).count();
+        first_refusal = out
+            .iter()
+            .find_map(|r| r.as_ref().err().map(|e| e.to_string()));
+        std::hint::black_box(out);
+        best = best.min(took);
+    }
+    let secs = best.as_secs_f64();
+    println!(
+        "{what}: {lines} lines, {:.1} MB, best of {RUNS}: {:.1} ms = {:.0} lines/s, {:.1} MB/s ({refused} refused)",
+        bytes.len() as f64 / 1e6,
+        secs * 1e3,
+        lines as f64 / secs,
+        bytes.len() as f64 / 1e6 / secs,
+    );
+    if let Some(e) = first_refusal {
+        println!("  first refusal: {e}");
+    }
+}
+
+fn main() {
+    measure("synthetic-conn", CONN_SCHEMA, &synthetic(100_000));
+    if let Some(bytes) = real_evtx() {
+        measure("real-evtx", EVTX_SCHEMA, &bytes);
+    }
+}
