@@ -7,21 +7,12 @@ use serde_json::{Map, Value as Json};
 
 use crate::error::{IngestError, RowError};
 use crate::open::Newlines;
-use crate::record::{Raw, Record};
+use crate::record::{Raw, Record, prefix as cut};
 use crate::rows::Builder;
 
 /// Items are records, skippable row errors (`IngestError::Row`) or a fatal error, after which
 /// the iterator ends.
 pub type Rows = Box<dyn Iterator<Item = Result<Record, IngestError>> + Send>;
-
-fn cut(s: &str) -> String {
-    if s.chars().count() > 80 {
-        let head: String = s.chars().take(77).collect();
-        format!("{head}...")
-    } else {
-        s.to_string()
-    }
-}
 
 pub(crate) struct CsvRows {
     rdr: csv::Reader<Box<dyn Read + Send>>,
@@ -298,11 +289,12 @@ impl Iterator for NdjsonRows {
                     ))));
                 }
                 Err(e) => {
+                    let problem = format!("not valid JSON: {e}");
                     return Some(Err(IngestError::Row(self.builder.row_error(
                         line,
                         None,
                         Some(cut(text)),
-                        format!("not valid JSON: {e}"),
+                        problem,
                     ))));
                 }
             };

@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 pub use error::{IngestError, RowError};
 pub use formats::Rows;
 pub use open::{Compression, Progress};
-pub use record::{Record, Value};
+pub use record::{MAX_CATEGORY_BYTES, MAX_CELL_BYTES, MAX_ID_BYTES, QUOTE_CHARS, Record, Value};
 
 /// How many refused rows a report quotes in full.
 pub const QUOTED_ERRORS: usize = 20;
