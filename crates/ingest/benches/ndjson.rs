@@ -207,9 +207,51 @@ fn measure(what: &str, schema_text: &str, bytes: &[u8]) {
     }
 }
 
+/// The JSON parser alone, line by line: `serde_json` against the strict parser, alternating
+/// run by run so that both see the same load on the machine.
+fn compare_parsers(what: &str, bytes: &[u8]) {
+    // As the reader does: split into lines, check UTF-8 once, then parse text.
+    let lines: Vec<&str> = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| std::str::from_utf8(l).expect("the bench input is UTF-8"))
+        .collect();
+    let (mut loose, mut strict) = (Timing::new(), Timing::new());
+    for _ in 0..RUNS {
+        loose.time(|| {
+            for l in &lines {
+                let v: Result<serde_json::Value, _> = serde_json::from_str(l);
+                std::hint::black_box(v.ok());
+            }
+        });
+        strict.time(|| {
+            for l in &lines {
+                std::hint::black_box(arbiter_ingest::json::from_str_strict(l).ok());
+            }
+        });
+    }
+    println!(
+        "{what}: JSON parse only, serde_json::from_str: {}",
+        loose.show(lines.len(), bytes.len())
+    );
+    println!(
+        "{what}: JSON parse only, from_str_strict:      {}",
+        strict.show(lines.len(), bytes.len())
+    );
+    if let (Some(a), Some(b)) = (loose.cpu, strict.cpu) {
+        println!(
+            "{what}: strict / serde_json on-CPU time = {:.3}",
+            b.as_secs_f64() / a.as_secs_f64()
+        );
+    }
+}
+
 fn main() {
-    measure("synthetic-conn", CONN_SCHEMA, &synthetic(100_000));
+    let conn = synthetic(100_000);
+    measure("synthetic-conn", CONN_SCHEMA, &conn);
+    compare_parsers("synthetic-conn", &conn);
     if let Some(bytes) = real_evtx() {
         measure("real-evtx", EVTX_SCHEMA, &bytes);
+        compare_parsers("real-evtx", &bytes);
     }
 }

@@ -6,6 +6,7 @@ use arbiter_core::ExtraColumns;
 use serde_json::{Map, Value as Json};
 
 use crate::error::{IngestError, RowError};
+use crate::json::{self, StrictJsonError};
 use crate::open::Newlines;
 use crate::record::{Raw, Record, prefix as cut};
 use crate::rows::Builder;
@@ -278,7 +279,7 @@ impl Iterator for NdjsonRows {
             if text.is_empty() {
                 continue;
             }
-            let obj = match serde_json::from_str::<Json>(text) {
+            let obj = match json::from_str_strict(text) {
                 Ok(Json::Object(obj)) => obj,
                 Ok(_) => {
                     return Some(Err(IngestError::Row(self.builder.row_error(
@@ -289,7 +290,11 @@ impl Iterator for NdjsonRows {
                     ))));
                 }
                 Err(e) => {
-                    let problem = format!("not valid JSON: {e}");
+                    let problem = match e {
+                        StrictJsonError::Syntax(e) => format!("not valid JSON: {e}"),
+                        // Two readings of one line: refuse it rather than pick one.
+                        dup @ StrictJsonError::DuplicateKey { .. } => dup.to_string(),
+                    };
                     return Some(Err(IngestError::Row(self.builder.row_error(
                         line,
                         None,

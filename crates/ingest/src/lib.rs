@@ -15,6 +15,7 @@
 
 mod error;
 mod formats;
+pub mod json;
 mod open;
 mod record;
 mod rows;
@@ -29,6 +30,7 @@ use sha2::{Digest, Sha256};
 
 pub use error::{IngestError, RowError};
 pub use formats::Rows;
+pub use json::{StrictJsonError, from_slice_strict};
 pub use open::{Compression, Progress};
 pub use record::{MAX_CATEGORY_BYTES, MAX_CELL_BYTES, MAX_ID_BYTES, QUOTE_CHARS, Record, Value};
 

@@ -1,13 +1,14 @@
 //! Issue 10: a row could carry values of any length into storage (a 1 MB categorical value
-//! became a 7.35 MB evidence package). Such values are refused now, by name, by every reader:
-//! CSV and NDJSON files and `parse_ndjson`, which the HTTP API uses.
+//! became a 7.35 MB evidence package), and a JSON line with a key written twice was read as
+//! its last value without a word. Both are refused now, by name, by every reader: CSV and
+//! NDJSON files and `parse_ndjson`, which the HTTP API uses.
 
 use std::path::{Path, PathBuf};
 
 use arbiter_core::Schema;
 use arbiter_ingest::{
-    MAX_CATEGORY_BYTES, MAX_CELL_BYTES, MAX_ID_BYTES, OnError, QUOTE_CHARS, RowError, Value, load,
-    parse_ndjson,
+    MAX_CATEGORY_BYTES, MAX_CELL_BYTES, MAX_ID_BYTES, OnError, QUOTE_CHARS, RowError,
+    StrictJsonError, Value, from_slice_strict, load, parse_ndjson,
 };
 use proptest::prelude::*;
 use serde_json::json;
@@ -217,6 +218,71 @@ fn issue_10_a_large_nested_object_in_a_cell_is_quoted_by_a_prefix() {
     let e = out[0].as_ref().unwrap_err();
     assert!(e.problem.contains("nested object or array"), "{e}");
     assert_quoted_by_prefix(e);
+}
+
+#[test]
+fn issue_10_duplicate_json_keys_are_refused_naming_the_key() {
+    let lines = [
+        alert("h1", "tcp", "benign"),
+        r#"{"event": {"host": "h2", "src_bytes": 1, "src_bytes": 99999}, "truth": "benign"}"#
+            .to_string(),
+        r#"{"truth": "benign", "proto": "tcp", "truth": "malware"}"#.to_string(),
+        alert("h4", "udp", "benign"),
+    ];
+    let out = one(&lines);
+    assert!(
+        out[0].is_ok() && out[3].is_ok(),
+        "other lines are unaffected"
+    );
+    let e = out[1].as_ref().unwrap_err();
+    assert_eq!(e.line, 2);
+    assert_eq!(
+        e.problem,
+        r#"duplicate key "src_bytes" in object at $.event"#
+    );
+    assert_eq!(
+        out[2].as_ref().unwrap_err().problem,
+        r#"duplicate key "truth" in object at $"#
+    );
+}
+
+#[test]
+fn issue_10_duplicate_json_keys_refuse_the_line_of_an_ndjson_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}\n{}\n",
+        r#"{"event": {"host": "h1", "host": "h1"}, "truth": "benign"}"#,
+        alert("h2", "tcp", "benign")
+    );
+    let p = write(dir.path(), "alerts.ndjson", &text);
+    let data = load(&schema(ALERTS), &p, OnError::Skip, &mut |_, _| {}).unwrap();
+    assert_eq!(data.records.len(), 1);
+    assert_eq!(data.report.skipped_by_field.get("(row)"), Some(&1));
+    let e = &data.report.errors[0];
+    assert_eq!(e.line, 1);
+    assert_eq!(e.problem, r#"duplicate key "host" in object at $.event"#);
+}
+
+#[test]
+fn issue_10_the_strict_parser_is_exported_for_json_bodies() {
+    let body = br#"[{"a": 1}, {"b": {"c": [1, {"d": 1, "d": 2}]}}]"#;
+    match from_slice_strict(body) {
+        Err(e @ StrictJsonError::DuplicateKey { .. }) => {
+            assert_eq!(
+                e.to_string(),
+                r#"duplicate key "d" in object at $[1].b.c[1]"#
+            )
+        }
+        other => panic!("expected a duplicate key error, got {other:?}"),
+    }
+    assert_eq!(
+        from_slice_strict(br#"{"a": [1, 2]}"#).unwrap(),
+        json!({"a": [1, 2]})
+    );
+    assert!(matches!(
+        from_slice_strict(b"{\"a\": 1"),
+        Err(StrictJsonError::Syntax(_))
+    ));
 }
 
 proptest! {
