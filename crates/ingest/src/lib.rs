@@ -6,6 +6,11 @@
 //! is a [`RowError`] naming file, line, field and value; the caller chooses to stop at the first
 //! one or to skip and count them.
 //!
+//! What a row can carry is bounded ([`MAX_ID_BYTES`], [`MAX_CATEGORY_BYTES`],
+//! [`MAX_CELL_BYTES`]) and an error quotes at most [`QUOTE_CHARS`] characters of a value, so
+//! no input is amplified into storage or into its own error. Each NDJSON line is parsed
+//! strictly ([`json`]): a key written twice refuses the line rather than being read one way.
+//!
 //! ```no_run
 //! use arbiter_ingest::{load, load_schema, OnError};
 //! let schema = load_schema("schemas/nsl-kdd.yaml".as_ref()).unwrap();
