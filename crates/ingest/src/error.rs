@@ -16,7 +16,8 @@ pub struct RowError {
     pub line: u64,
     /// The field at fault, when one is.
     pub field: Option<String>,
-    /// The offending value, when there is one (cut to 80 characters).
+    /// The offending value, when there is one (cut to [`crate::QUOTE_CHARS`] characters and
+    /// `…`, so an error never repeats a large input).
     pub value: Option<String>,
     /// What was expected or what went wrong.
     pub problem: String,

@@ -6,22 +6,14 @@ use arbiter_core::ExtraColumns;
 use serde_json::{Map, Value as Json};
 
 use crate::error::{IngestError, RowError};
+use crate::json::{self, StrictJsonError};
 use crate::open::Newlines;
-use crate::record::{Raw, Record};
+use crate::record::{Raw, Record, prefix as cut};
 use crate::rows::Builder;
 
 /// Items are records, skippable row errors (`IngestError::Row`) or a fatal error, after which
 /// the iterator ends.
 pub type Rows = Box<dyn Iterator<Item = Result<Record, IngestError>> + Send>;
-
-fn cut(s: &str) -> String {
-    if s.chars().count() > 80 {
-        let head: String = s.chars().take(77).collect();
-        format!("{head}...")
-    } else {
-        s.to_string()
-    }
-}
 
 pub(crate) struct CsvRows {
     rdr: csv::Reader<Box<dyn Read + Send>>,
@@ -287,7 +279,7 @@ impl Iterator for NdjsonRows {
             if text.is_empty() {
                 continue;
             }
-            let obj = match serde_json::from_str::<Json>(text) {
+            let obj = match json::from_str_strict(text) {
                 Ok(Json::Object(obj)) => obj,
                 Ok(_) => {
                     return Some(Err(IngestError::Row(self.builder.row_error(
@@ -298,11 +290,16 @@ impl Iterator for NdjsonRows {
                     ))));
                 }
                 Err(e) => {
+                    let problem = match e {
+                        StrictJsonError::Syntax(e) => format!("not valid JSON: {e}"),
+                        // Two readings of one line: refuse it rather than pick one.
+                        dup @ StrictJsonError::DuplicateKey { .. } => dup.to_string(),
+                    };
                     return Some(Err(IngestError::Row(self.builder.row_error(
                         line,
                         None,
                         Some(cut(text)),
-                        format!("not valid JSON: {e}"),
+                        problem,
                     ))));
                 }
             };

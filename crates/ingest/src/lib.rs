@@ -6,6 +6,11 @@
 //! is a [`RowError`] naming file, line, field and value; the caller chooses to stop at the first
 //! one or to skip and count them.
 //!
+//! What a row can carry is bounded ([`MAX_ID_BYTES`], [`MAX_CATEGORY_BYTES`],
+//! [`MAX_CELL_BYTES`]) and an error quotes at most [`QUOTE_CHARS`] characters of a value, so
+//! no input is amplified into storage or into its own error. Each NDJSON line is parsed
+//! strictly ([`json`]): a key written twice refuses the line rather than being read one way.
+//!
 //! ```no_run
 //! use arbiter_ingest::{load, load_schema, OnError};
 //! let schema = load_schema("schemas/nsl-kdd.yaml".as_ref()).unwrap();
@@ -15,6 +20,7 @@
 
 mod error;
 mod formats;
+pub mod json;
 mod open;
 mod record;
 mod rows;
@@ -29,8 +35,9 @@ use sha2::{Digest, Sha256};
 
 pub use error::{IngestError, RowError};
 pub use formats::Rows;
+pub use json::{StrictJsonError, from_slice_strict};
 pub use open::{Compression, Progress};
-pub use record::{Record, Value};
+pub use record::{MAX_CATEGORY_BYTES, MAX_CELL_BYTES, MAX_ID_BYTES, QUOTE_CHARS, Record, Value};
 
 /// How many refused rows a report quotes in full.
 pub const QUOTED_ERRORS: usize = 20;

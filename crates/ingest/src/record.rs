@@ -56,18 +56,102 @@ pub(crate) struct CellError {
     pub problem: String,
 }
 
-fn quote(v: &Json) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 80 {
-        let cut: String = s.chars().take(77).collect();
-        format!("{cut}...")
-    } else {
-        s
+/// Longest identifier value a row may carry, in bytes (after trimming spaces).
+///
+/// Identifiers name hosts, users, flows and processes and are stored with every alert and
+/// shown in every view of it. 256 bytes holds the longest DNS name (253), a Windows SID, a
+/// GUID, an IPv6 address with zone or a Zeek uid with room to spare; anything longer is a
+/// payload in the wrong column, not a name.
+pub const MAX_ID_BYTES: usize = 256;
+
+/// Longest categorical feature value, and the longest label or category-field value, in bytes.
+///
+/// A category is a symbol the model counts (protocol, service, process image, event id), and
+/// a label names a class. Each distinct value is kept in the model's encodings, in the stored
+/// evidence of every alert that has it and in its explanation, so one oversized value is
+/// stored many times over (a 1 MB value became a 7.35 MB evidence package). 1 KiB holds a
+/// Windows path (260), a URL of ordinary length or a user agent. In the real Windows event logs
+/// of the shared data (696,000 events), 127 `CommandLine` values exceed it: such a field is a
+/// payload and belongs in `ignore` or in an identifier-like field the schema keeps out of the
+/// model, not in a categorical one.
+pub const MAX_CATEGORY_BYTES: usize = 1024;
+
+/// Longest text of any other cell that is read (timestamp parts and numbers written as text),
+/// in bytes. These are parsed, not stored as text, so the limit only bounds the work and the
+/// error a malformed cell can cause; 4 KiB is far above any time or number.
+pub const MAX_CELL_BYTES: usize = 4096;
+
+/// A quoted value keeps this many characters, then `…`, so an error is never larger than a
+/// line of a terminal however large the input was.
+pub const QUOTE_CHARS: usize = 64;
+
+/// The byte limit for one kind of cell, and how errors name that kind.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cap {
+    pub bytes: usize,
+    pub what: &'static str,
+}
+
+impl Cap {
+    pub const ID: Cap = Cap {
+        bytes: MAX_ID_BYTES,
+        what: "an identifier",
+    };
+    pub const CATEGORY: Cap = Cap {
+        bytes: MAX_CATEGORY_BYTES,
+        what: "a categorical value",
+    };
+    pub const LABEL: Cap = Cap {
+        bytes: MAX_CATEGORY_BYTES,
+        what: "a label or category",
+    };
+    pub const CELL: Cap = Cap {
+        bytes: MAX_CELL_BYTES,
+        what: "a text cell",
+    };
+}
+
+/// The first [`QUOTE_CHARS`] characters of `s`, with `…` when anything was cut.
+pub(crate) fn prefix(s: &str) -> String {
+    match s.char_indices().nth(QUOTE_CHARS) {
+        Some((end, _)) => format!("{}…", &s[..end]),
+        None => s.to_string(),
     }
 }
 
-/// Reads a cell as text; `None` when absent or a missing-value token.
-pub(crate) fn text(raw: Raw<'_>, missing: &[String]) -> Result<Option<String>, CellError> {
+/// A JSON value as text, cut like [`prefix`], without ever writing out more than a few
+/// hundred bytes of it.
+fn quote_json(v: &Json) -> String {
+    struct Bounded(Vec<u8>);
+    impl std::io::Write for Bounded {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            // Four bytes per character at most: enough to know whether more than
+            // QUOTE_CHARS characters follow.
+            let room = (4 * QUOTE_CHARS + 4).saturating_sub(self.0.len());
+            if room == 0 {
+                return Err(std::io::Error::other("quote is long enough"));
+            }
+            let n = buf.len().min(room);
+            self.0.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut out = Bounded(Vec::new());
+    // A full buffer ends the writing early with an error; what was written is what we want.
+    let _ = serde_json::to_writer(&mut out, v);
+    prefix(&String::from_utf8_lossy(&out.0))
+}
+
+/// Reads a cell as text; `None` when absent or a missing-value token. A value longer than
+/// `cap` (after trimming) is an error quoting its prefix.
+pub(crate) fn text(
+    raw: Raw<'_>,
+    missing: &[String],
+    cap: Cap,
+) -> Result<Option<String>, CellError> {
     let s = match raw {
         Raw::Absent | Raw::Json(Json::Null) => return Ok(None),
         Raw::Text(s) => s.trim(),
@@ -76,16 +160,26 @@ pub(crate) fn text(raw: Raw<'_>, missing: &[String]) -> Result<Option<String>, C
         Raw::Json(Json::Bool(b)) => return Ok(Some(b.to_string())),
         Raw::Json(other) => {
             return Err(CellError {
-                value: quote(other),
+                value: quote_json(other),
                 problem: "expected a text or number, found a nested object or array".into(),
             });
         }
     };
     if missing.iter().any(|m| m == s) {
-        Ok(None)
-    } else {
-        Ok(Some(s.to_string()))
+        return Ok(None);
     }
+    if s.len() > cap.bytes {
+        return Err(CellError {
+            value: prefix(s),
+            problem: format!(
+                "{} bytes, over the limit of {} bytes for {}",
+                s.len(),
+                cap.bytes,
+                cap.what
+            ),
+        });
+    }
+    Ok(Some(s.to_string()))
 }
 
 /// Reads a cell as a number, booleans as 1 and 0.
@@ -96,7 +190,7 @@ pub(crate) fn number(raw: Raw<'_>, missing: &[String]) -> Result<Value, CellErro
             problem: "expected a number that fits in 64-bit floating point".into(),
         });
     }
-    let Some(s) = text(raw, missing)? else {
+    let Some(s) = text(raw, missing, Cap::CELL)? else {
         return Ok(Value::Missing);
     };
     if s.eq_ignore_ascii_case("true") {
@@ -108,11 +202,11 @@ pub(crate) fn number(raw: Raw<'_>, missing: &[String]) -> Result<Value, CellErro
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() => Ok(Value::Num(x)),
         Ok(_) => Err(CellError {
-            value: s,
+            value: prefix(&s),
             problem: "expected a finite number (list the token under source.missing if it means no value)".into(),
         }),
         Err(_) => Err(CellError {
-            value: s,
+            value: prefix(&s),
             problem: "expected a number".into(),
         }),
     }
@@ -120,7 +214,7 @@ pub(crate) fn number(raw: Raw<'_>, missing: &[String]) -> Result<Value, CellErro
 
 /// Reads a categorical cell.
 pub(crate) fn category(raw: Raw<'_>, missing: &[String]) -> Result<Value, CellError> {
-    Ok(text(raw, missing)?.map_or(Value::Missing, Value::Cat))
+    Ok(text(raw, missing, Cap::CATEGORY)?.map_or(Value::Missing, Value::Cat))
 }
 
 /// Parses a joined timestamp by the schema's format into milliseconds since the epoch (UTC).
@@ -166,8 +260,10 @@ pub(crate) fn resolve_category(
         let cat_benign = schema.is_benign(cat) || schema.category_of("\0", Some(cat)) == BENIGN;
         if cat_benign != label_benign {
             return Err(format!(
-                "label {label:?} says {} but category {cat:?} says {}",
+                "label {:?} says {} but category {:?} says {}",
+                prefix(label),
                 if label_benign { "benign" } else { "malicious" },
+                prefix(cat),
                 if cat_benign { "benign" } else { "malicious" }
             ));
         }

@@ -3,7 +3,7 @@
 use arbiter_core::{FieldRole, Schema};
 
 use crate::error::RowError;
-use crate::record::{self, CellError, Plan, Raw, Record, Value};
+use crate::record::{self, Cap, CellError, Plan, Raw, Record, Value, prefix};
 
 /// Builds records for one source file.
 pub(crate) struct Builder {
@@ -64,14 +64,16 @@ impl Builder {
                         record::category(raw, missing).map_err(err)?;
                 }
                 FieldRole::Identifier => {
-                    if let Some(v) = record::text(raw, missing).map_err(err)? {
+                    if let Some(v) = record::text(raw, missing, Cap::ID).map_err(err)? {
                         ids.push((spec.name.clone(), v));
                     }
                 }
-                FieldRole::Label => label = record::text(raw, missing).map_err(err)?,
-                FieldRole::Category => category_field = record::text(raw, missing).map_err(err)?,
+                FieldRole::Label => label = record::text(raw, missing, Cap::LABEL).map_err(err)?,
+                FieldRole::Category => {
+                    category_field = record::text(raw, missing, Cap::LABEL).map_err(err)?
+                }
                 FieldRole::Timestamp => {
-                    if let Some(v) = record::text(raw, missing).map_err(err)? {
+                    if let Some(v) = record::text(raw, missing, Cap::CELL).map_err(err)? {
                         stamps.push((spec.name.as_str(), v));
                     }
                 }
@@ -82,11 +84,8 @@ impl Builder {
             Some(l) => Some(
                 record::resolve_category(&self.schema, l, category_field.as_deref()).map_err(
                     |problem| {
-                        let name = self
-                            .schema
-                            .field_with_role(FieldRole::Label)
-                            .map(|f| &f.name);
-                        self.row_error(line, name.map(String::as_str), Some(l.clone()), problem)
+                        let name = self.schema.field_with_role(FieldRole::Label).map(|f| &f.name);
+                        self.row_error(line, name.map(String::as_str), Some(prefix(l)), problem)
                     },
                 )?,
             ),
@@ -122,6 +121,8 @@ impl Builder {
         let joined = parts.join(" ");
         record::parse_time(&joined, format)
             .map(Some)
-            .map_err(|problem| self.row_error(line, Some(&names.join("+")), Some(joined), problem))
+            .map_err(|problem| {
+                self.row_error(line, Some(&names.join("+")), Some(prefix(&joined)), problem)
+            })
     }
 }

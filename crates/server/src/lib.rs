@@ -13,6 +13,7 @@ pub mod console;
 pub mod core;
 pub mod error;
 pub mod human;
+pub mod listen;
 pub mod metrics;
 pub mod openapi;
 pub mod views;
