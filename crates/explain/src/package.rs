@@ -36,8 +36,8 @@ pub fn alert_id(r: &Record, file: &str) -> String {
 }
 
 /// A model made ready to explain: its trees parsed and indexed.
-pub struct Explaining<'m> {
-    pub model: &'m Model,
+pub struct Explaining {
+    pub model: std::sync::Arc<Model>,
     members: Vec<Explainer>,
     head: Explainer,
     search: Search,
@@ -46,8 +46,11 @@ pub struct Explaining<'m> {
     scale: Vec<f64>,
 }
 
-impl<'m> Explaining<'m> {
-    pub fn new(model: &'m Model, cases: Option<CaseStore>) -> Result<Explaining<'m>, ExplainError> {
+impl Explaining {
+    pub fn new(
+        model: std::sync::Arc<Model>,
+        cases: Option<CaseStore>,
+    ) -> Result<Explaining, ExplainError> {
         let forests = model.members();
         let search = Search::new(forests, &model.encoder.categorical());
         let members = forests.iter().cloned().map(Explainer::new).collect();
@@ -136,7 +139,7 @@ impl<'m> Explaining<'m> {
         phi: (Vec<Vec<f64>>, &[f64]),
         file: &str,
     ) -> EvidencePackage {
-        let model = self.model;
+        let model = &*self.model;
         let n = model.encoder.width();
         let features = self.features(r);
         let (member_phi, head_phi) = phi;
@@ -299,7 +302,7 @@ impl<'m> Explaining<'m> {
     }
 
     fn provenance(&self, s: &Score) -> Provenance {
-        let model = self.model;
+        let model = &*self.model;
         let expected = model.encoder.width();
         Provenance {
             bundle: model.id.clone(),

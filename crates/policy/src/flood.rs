@@ -134,6 +134,40 @@ impl FloodControl {
             .retain(|_, c| now_ms.saturating_sub(c.started_ms) < window_ms);
     }
 
+    /// Rebuilds flood control from the cases stored so far (`pattern@started_ms` keys with
+    /// their counts, oldest first): every pattern is seen, and each pattern's latest case is
+    /// open again until its window ends. Cases built from other key fields (an older policy)
+    /// are ignored, since their patterns would never match again.
+    pub fn restore<'a>(
+        policy: &Policy,
+        cases: impl IntoIterator<Item = (&'a str, u64)>,
+        now_ms: i64,
+    ) -> FloodControl {
+        let mut f = FloodControl::new(policy);
+        let names: Vec<&str> = f.config.key.iter().map(String::as_str).collect();
+        for (key, count) in cases {
+            let Some((pattern, started)) = key.rsplit_once('@') else {
+                continue;
+            };
+            let Ok(started_ms) = started.parse::<i64>() else {
+                continue;
+            };
+            let fields: Vec<&str> = pattern
+                .split('|')
+                .filter_map(|kv| kv.split_once('=').map(|(k, _)| k))
+                .filter(|k| *k != "content")
+                .collect();
+            if fields != names {
+                continue;
+            }
+            f.seen.insert(pattern.to_string());
+            f.open
+                .insert(pattern.to_string(), OpenCase { started_ms, count });
+        }
+        f.expire(now_ms);
+        f
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }

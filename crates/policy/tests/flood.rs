@@ -135,3 +135,25 @@ fn without_entity_fields_only_alerts_with_the_same_content_collapse() {
     assert_eq!(same.case_key, first.case_key);
     assert!(other.first_in_window && other.new_pattern);
 }
+
+#[test]
+fn flood_control_rebuilt_from_stored_cases_continues_where_it_stopped() {
+    let policy = default_policy();
+    let mut live = FloodControl::new(&policy);
+    let p = with_ids(package(0.99, Some("dos"), &[]), &[("host", "h1")]);
+    let t0 = 1_000_000;
+    let first = live.observe(&p, t0);
+    let second = live.observe(&p, t0 + 1_000);
+    assert!(first.first_in_window && !second.first_in_window);
+    // What the store keeps: one case row with its count.
+    let cases = [(first.case_key.as_str(), second.count)];
+    let mut restored = FloodControl::restore(&policy, cases, t0 + 2_000);
+    let third = restored.observe(&p, t0 + 2_000);
+    assert_eq!(third.case_key, first.case_key, "joins the open case");
+    assert_eq!(third.count, 3);
+    assert!(!third.new_pattern, "the pattern was seen before the restart");
+    // Cases from a policy keyed on other fields are not taken for this one's.
+    let other = [("label=malicious@5", 4)];
+    let mut fresh = FloodControl::restore(&policy, other, t0);
+    assert!(fresh.observe(&p, t0).new_pattern);
+}

@@ -5,14 +5,13 @@ pub enum TriageError {
     #[error(transparent)]
     Store(#[from] arbiter_store::StoreError),
     #[error(transparent)]
-    Audit(#[from] arbiter_audit::AuditError),
+    Ledger(#[from] arbiter_ledger::LedgerError),
     #[error(transparent)]
     Policy(#[from] arbiter_policy::PolicyError),
     #[error(transparent)]
     Explain(#[from] arbiter_explain::ExplainError),
-    #[error("cannot serialise {what}: {source}")]
-    Json {
-        what: &'static str,
-        source: serde_json::Error,
-    },
+    #[error(transparent)]
+    Vocab(#[from] arbiter_core::VocabError),
+    #[error("model bundle {path}: {message}")]
+    Model { path: String, message: String },
 }
