@@ -36,8 +36,11 @@ fn render(user: &User, view: &AlertView, flash: Option<(&str, &str)>) -> String 
     }
     body.push_str(&action_section(view));
     body.push_str(&decision_section(user, view));
-    body.push_str(&timeline_section(&view.timeline));
-    page(&format!("Alert {}", view.alert.alert_id), Some(user), &body)
+    body.push_str(&timeline_section(
+        &view.timeline,
+        view.timeline_note.as_deref(),
+    ));
+    page(&format!("Alert {}", view.alert.key.id()), Some(user), &body)
 }
 
 fn header(view: &AlertView) -> String {
@@ -61,16 +64,16 @@ fn header(view: &AlertView) -> String {
             "</header>\n"
         ),
         a.id,
-        escape(&a.alert_id),
-        class_token(&a.tier),
-        escape(&a.tier),
-        class_token(&a.state),
-        escape(&a.state.replace('_', " ")),
+        escape(&a.key.to_string()),
+        a.tier.as_str(),
+        a.tier.as_str(),
+        a.state.as_str(),
+        a.state.as_str().replace('_', " "),
         new,
         escape(&a.source_file),
         a.source_line,
         time,
-        escape(&a.received_at),
+        escape(&a.received_at.to_rfc3339()),
         escape(&a.case_key),
     )
 }
@@ -186,7 +189,7 @@ fn verdict_section(view: &AlertView, pkg: &EvidencePackage) -> String {
             "<dt>OOD score</dt><dd>{}</dd><dt>Stability</dt><dd>{} (agreement of members on the top drivers)</dd>{}",
             "</dl></section>\n"
         ),
-        band.class(),
+        crate::gauge::band_class(band),
         heading,
         verdict_str(v.label),
         band.words(),

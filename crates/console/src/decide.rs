@@ -30,7 +30,7 @@ pub(crate) fn action_section(view: &AlertView) -> String {
                         "<dt>Blast radius</dt><dd>{}</dd></dl>"
                     ),
                     escape(name),
-                    escape(a.impact.as_deref().unwrap_or("unknown")),
+                    a.impact.map_or("unknown", |i| i.as_str()),
                     reversible,
                     escape(a.blast_radius.as_deref().unwrap_or("unknown")),
                 ));
@@ -65,7 +65,7 @@ pub(crate) fn action_section(view: &AlertView) -> String {
     ));
     if a.needs_two_approvals {
         s.push_str(concat!(
-            "<p class=\"four-eyes\" id=\"four-eyes\">⚠ Four eyes: this action needs two different analysts ",
+            "<p class=\"four-eyes\" id=\"four-eyes\">⚠ Four eyes: this action needs two different people ",
             "(four eyes): one approval is not enough.</p>"
         ));
     }
@@ -90,15 +90,15 @@ pub(crate) fn decision_section(user: &User, view: &AlertView) -> String {
     if !view.open {
         s.push_str(&format!(
             "<p class=\"no-controls\" id=\"no-controls\">No decision controls: decided: {}.</p></section>\n",
-            escape(&view.alert.state)
+            view.alert.state.as_str()
         ));
         return s;
     }
     if !user.can_decide() {
-        let why = if user.role == "viewer" {
+        let why = if user.role == arbiter_core::Role::Viewer {
             "viewers cannot decide".to_string()
         } else {
-            format!("the {} role cannot decide", escape(&user.role))
+            format!("the {} role cannot decide", user.role)
         };
         s.push_str(&format!(
             "<p class=\"no-controls\" id=\"no-controls\">No decision controls: {why}.</p></section>\n"
@@ -129,11 +129,12 @@ fn approve_control(user: &User, view: &AlertView) -> String {
         .first()
         .map(|n| escape(n))
         .unwrap_or_default();
-    if four_eyes && view.approvals.iter().any(|n| n == &user.name) {
+    let by_me = |actor: &String| actor.split_once(':').map_or(actor.as_str(), |x| x.1) == user.name;
+    if four_eyes && view.approvals.iter().any(by_me) {
         return format!(
             concat!(
                 "<p class=\"waiting\" id=\"awaiting-second\">Approved by <b>{}</b>; waiting for a ",
-                "second, different analyst (four eyes). You cannot give the second approval.</p>"
+                "second, different person (four eyes). You cannot give the second approval.</p>"
             ),
             first
         );

@@ -3,84 +3,16 @@
 
 use crate::layout::{class_token, escape, fmt_p};
 
-/// How far a calibrated probability is from a coin flip: confidence = max(p, 1 − p).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Band {
-    /// Confidence below 0.6.
-    CoinFlip,
-    /// 0.6 to 0.8.
-    Weak,
-    /// 0.8 to 0.95.
-    Strong,
-    /// 0.95 and above.
-    Certain,
+pub(crate) use arbiter_core::display::Band;
+
+/// The CSS class of a band: `conf-coinflip`, `conf-weak`, `conf-strong` or `conf-certain`.
+pub(crate) fn band_class(b: Band) -> String {
+    format!("conf-{}", b.token())
 }
 
-impl Band {
-    pub(crate) fn of(p: f64) -> Band {
-        let c = confidence(p);
-        if c < 0.6 {
-            Band::CoinFlip
-        } else if c < 0.8 {
-            Band::Weak
-        } else if c < 0.95 {
-            Band::Strong
-        } else {
-            Band::Certain
-        }
-    }
-
-    /// The CSS class: `conf-coinflip`, `conf-weak`, `conf-strong` or `conf-certain`.
-    pub(crate) fn class(self) -> &'static str {
-        match self {
-            Band::CoinFlip => "conf-coinflip",
-            Band::Weak => "conf-weak",
-            Band::Strong => "conf-strong",
-            Band::Certain => "conf-certain",
-        }
-    }
-
-    /// The band in words.
-    pub(crate) fn words(self) -> &'static str {
-        match self {
-            Band::CoinFlip => "coin flip",
-            Band::Weak => "leaning",
-            Band::Strong => "likely",
-            Band::Certain => "near certain",
-        }
-    }
-}
-
-/// max(p, 1 − p); NaN counts as a coin flip.
-pub(crate) fn confidence(p: f64) -> f64 {
-    if p.is_nan() { 0.5 } else { p.max(1.0 - p) }
-}
-
-/// A confidence as a percentage: whole percent below 95 %, one decimal above, never a
-/// rounded-up 100 %.
-pub(crate) fn percent(c: f64) -> String {
-    if c >= 1.0 {
-        "100 %".to_string()
-    } else if c >= 0.95 {
-        let tenth = (c * 1000.0).round() / 10.0;
-        if tenth >= 100.0 {
-            "&gt; 99.9 %".to_string()
-        } else {
-            format!("{tenth:.1} %")
-        }
-    } else {
-        format!("{:.0} %", c * 100.0)
-    }
-}
-
-/// "coin flip — 51 % malicious", "near certain — 99.2 % benign".
+/// "coin flip — 51 % malicious", escaped: [`arbiter_core::display::verdict_words`].
 pub(crate) fn words(p: f64) -> String {
-    let side = if p >= 0.5 { "malicious" } else { "benign" };
-    format!(
-        "{} — {} {side}",
-        Band::of(p).words(),
-        percent(confidence(p))
-    )
+    escape(&arbiter_core::display::verdict_words(p))
 }
 
 fn pos(x: f64) -> f64 {
@@ -131,6 +63,7 @@ pub(crate) fn gauge_svg(p: f64, interval: Option<[f64; 2]>, compact: bool) -> St
 /// The confidence block: words, p, and the gauge, inside an element carrying the band class.
 pub(crate) fn confidence_block(p: f64, interval: Option<[f64; 2]>, compact: bool) -> String {
     let band = Band::of(p);
+    let class = band_class(band);
     let scale = if compact {
         String::new()
     } else {
@@ -146,8 +79,8 @@ pub(crate) fn confidence_block(p: f64, interval: Option<[f64; 2]>, compact: bool
             "<span class=\"conf-words\">{}</span> <span class=\"conf-p\">p {}</span>",
             "{}{}</div>"
         ),
-        band.class(),
-        band.class().trim_start_matches("conf-"),
+        class,
+        band.token(),
         words(p),
         fmt_p(p),
         gauge_svg(p, interval, compact),
@@ -189,22 +122,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bands_follow_the_distance_from_a_coin_flip_on_either_side() {
-        assert_eq!(Band::of(0.51), Band::CoinFlip);
-        assert_eq!(Band::of(0.45), Band::CoinFlip);
-        assert_eq!(Band::of(0.7), Band::Weak);
-        assert_eq!(Band::of(0.1), Band::Strong);
-        assert_eq!(Band::of(0.99), Band::Certain);
-        assert_eq!(Band::of(0.003), Band::Certain);
-        assert_eq!(Band::of(f64::NAN), Band::CoinFlip);
-    }
-
-    #[test]
-    fn words_name_the_band_the_percentage_and_the_side() {
+    fn words_are_the_shared_rule_escaped() {
         assert_eq!(words(0.51), "coin flip — 51 % malicious");
-        assert_eq!(words(0.992), "near certain — 99.2 % malicious");
-        assert_eq!(words(0.01), "near certain — 99.0 % benign");
         assert_eq!(words(0.99999), "near certain — &gt; 99.9 % malicious");
+        assert_eq!(band_class(Band::of(0.51)), "conf-coinflip");
     }
 
     #[test]

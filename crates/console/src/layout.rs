@@ -45,7 +45,7 @@ pub(crate) fn page(title: &str, user: Option<&User>, body: &str) -> String {
                 "<button id=\"logout\" type=\"submit\">Log out</button></form></nav>"
             ),
             escape(&u.name),
-            escape(&u.role)
+            u.role.as_str()
         ),
         None => String::new(),
     };
@@ -77,16 +77,11 @@ pub(crate) fn flash(message: &str, kind: &str) -> String {
     )
 }
 
-/// A probability with three decimals; the extremes say `< 0.001` / `> 0.999` instead of
-/// rounding to a certainty the model does not claim.
+/// A probability as [`arbiter_core::display::p_text`] writes it (the rule the terminal uses
+/// too), escaped: the extremes say `< 0.001` / `> 0.999` instead of rounding to a certainty
+/// the model does not claim.
 pub(crate) fn fmt_p(p: f64) -> String {
-    if p > 0.0 && p < 0.0005 {
-        "&lt; 0.001".to_string()
-    } else if p < 1.0 && p > 0.9995 {
-        "&gt; 0.999".to_string()
-    } else {
-        format!("{p:.3}")
-    }
+    escape(&arbiter_core::display::p_text(p))
 }
 
 /// A plain number: integers without a fraction, otherwise the shortest exact form.
@@ -155,7 +150,7 @@ mod tests {
         assert_eq!(fmt_p(0.51), "0.510");
         assert_eq!(fmt_p(0.99999), "&gt; 0.999");
         assert_eq!(fmt_p(0.00001), "&lt; 0.001");
-        assert_eq!(fmt_p(1.0), "1.000");
+        assert_eq!(fmt_p(1.0), "&gt; 0.999");
     }
 
     #[test]

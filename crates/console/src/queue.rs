@@ -1,36 +1,16 @@
 //! The queue page: filters, counts, and one row per alert in the order given (riskiest first,
 //! as the store sorts it).
 
+use arbiter_core::{AlertState, Flag, Tier};
 use arbiter_store::AlertRow;
 
 use crate::gauge::{confidence_block, flag_badges};
-use crate::layout::{class_token, escape, fmt_p, page};
+use crate::layout::{escape, fmt_p, page};
 use crate::view::{QueueView, User};
 
-/// Tiers a policy assigns.
-pub(crate) const TIERS: [&str; 4] = ["auto", "approve", "analyst", "abstain"];
-
-/// Lifecycle states, open ones first.
-pub(crate) const STATES: [&str; 9] = [
-    "pending_approval",
-    "pending_second_approval",
-    "analyst",
-    "abstained",
-    "auto_closed",
-    "auto_acted",
-    "approved",
-    "rejected",
-    "overridden",
-];
-
-/// Uncertainty flags a score or package can carry.
-pub(crate) const FLAGS: [&str; 5] = [
-    "out_of_distribution",
-    "missing_telemetry",
-    "conflicting_signals",
-    "low_confidence",
-    "unstable_explanation",
-];
+fn words<T: Copy + std::fmt::Display>(all: &[T]) -> Vec<String> {
+    all.iter().map(|x| x.to_string()).collect()
+}
 
 /// The queue of alerts with its filter form and counts.
 pub fn queue_page(user: &User, view: &QueueView) -> String {
@@ -55,14 +35,14 @@ pub fn queue_page(user: &User, view: &QueueView) -> String {
 }
 
 /// A `<select>` with an "any" option and `current` preselected (kept even when unknown).
-fn select(name: &str, label: &str, options: &[&str], current: Option<&str>) -> String {
+fn select(name: &str, label: &str, options: &[String], current: Option<&str>) -> String {
     let current = current.filter(|c| !c.is_empty());
     let mut s = format!(
         "<label>{label} <select name=\"{name}\" id=\"filter-{name}\"><option value=\"\">any</option>"
     );
     let mut known = false;
     for o in options {
-        let sel = if current == Some(*o) {
+        let sel = if current == Some(o.as_str()) {
             known = true;
             " selected"
         } else {
@@ -92,10 +72,31 @@ fn filters(view: &QueueView) -> String {
             "<button type=\"submit\" id=\"filter-submit\">Filter</button> ",
             "<a href=\"/queue\" class=\"filter-clear\">clear</a></form>\n"
         ),
-        select("tier", "Tier", &TIERS, view.tier.as_deref()),
-        select("state", "State", &STATES, view.state.as_deref()),
+        select(
+            "tier",
+            "Tier",
+            &words(Tier::ALL),
+            view.tier.map(|t| t.as_str())
+        ),
+        select(
+            "state",
+            "State",
+            &words(AlertState::ALL),
+            view.state.map(|t| t.as_str())
+        ),
         escape(view.category.as_deref().unwrap_or("")),
-        select("flag", "Flag", &FLAGS, view.flag.as_deref()),
+        select(
+            "flag",
+            "Flag",
+            &words(&[
+                Flag::OutOfDistribution,
+                Flag::MissingTelemetry,
+                Flag::ConflictingSignals,
+                Flag::LowConfidence,
+                Flag::UnstableExplanation,
+            ]),
+            view.flag.map(|t| t.as_str())
+        ),
         if view.new_pattern { " checked" } else { "" },
     )
 }
@@ -105,9 +106,9 @@ fn counts(view: &QueueView) -> String {
     for (state, n) in &view.counts.by_state {
         s.push_str(&format!(
             "<li class=\"count state-{}\" data-state=\"{}\"><b>{n}</b> {}</li>",
-            class_token(state),
-            escape(state),
-            escape(&state.replace('_', " "))
+            state.as_str(),
+            state.as_str(),
+            state.as_str().replace('_', " ")
         ));
     }
     s.push_str(&format!(
@@ -129,7 +130,7 @@ fn queue_row(row: &AlertRow) -> String {
         Some(t) => escape(t),
         None => format!(
             "<span class=\"received\">received {}</span>",
-            escape(&row.received_at)
+            escape(&row.received_at.to_rfc3339())
         ),
     };
     let new = if row.new_pattern {
@@ -139,8 +140,8 @@ fn queue_row(row: &AlertRow) -> String {
     };
     // An abstention's probability is no evidence (the row is unlike training): it must not
     // read as "near certain" in the queue.
-    let p = match (row.p_malicious, row.tier.as_str()) {
-        (Some(p), "abstain") => format!(
+    let p = match (row.p_malicious, row.tier) {
+        (Some(p), Tier::Abstain) => format!(
             "<span class=\"abstained-p\"><b>model abstained</b> — its p {} is not evidence</span>",
             fmt_p(p)
         ),
@@ -150,20 +151,25 @@ fn queue_row(row: &AlertRow) -> String {
     let verdict = match (&row.verdict, &row.category) {
         (Some(v), Some(c)) => format!(
             "{} <span class=\"category\">{}</span>",
-            escape(v),
+            crate::layout::verdict_str(*v),
             escape(c)
         ),
-        (Some(v), None) => escape(v),
+        (Some(v), None) => crate::layout::verdict_str(*v).to_string(),
         (None, Some(c)) => format!("<span class=\"category\">{}</span>", escape(c)),
         (None, None) => "—".to_string(),
     };
     let flags = if row.flags.is_empty() {
         "<span class=\"no-flags\">none</span>".to_string()
     } else {
-        flag_badges(&row.flags)
+        flag_badges(
+            &row.flags
+                .iter()
+                .map(|f| f.as_str().to_string())
+                .collect::<Vec<_>>(),
+        )
     };
-    let action = match (&row.action, row.tier.as_str()) {
-        (_, "abstain") => "<span class=\"no-action\">none (model abstained)</span>".to_string(),
+    let action = match (&row.action, row.tier) {
+        (_, Tier::Abstain) => "<span class=\"no-action\">none (model abstained)</span>".to_string(),
         (Some(a), _) => format!("<span class=\"action-name\">{}</span>", escape(a)),
         (None, _) => "<span class=\"no-action\">—</span>".to_string(),
     };
@@ -177,14 +183,14 @@ fn queue_row(row: &AlertRow) -> String {
             "<td class=\"p\">{p}</td><td>{verdict}</td><td class=\"flags\">{flags}</td>",
             "<td>{action}</td></tr>\n"
         ),
-        tc = class_token(&row.tier),
+        tc = row.tier.as_str(),
         id = id,
-        tier = escape(&row.tier),
-        aid = escape(&row.alert_id),
+        tier = row.tier.as_str(),
+        aid = escape(row.key.id()),
         new = new,
         time = time,
-        sc = class_token(&row.state),
-        state = escape(&row.state.replace('_', " ")),
+        sc = row.state.as_str(),
+        state = row.state.as_str().replace('_', " "),
         p = p,
         verdict = verdict,
         flags = flags,

@@ -3,10 +3,15 @@
 use crate::layout::{class_token, escape};
 use crate::view::TimelineItem;
 
-pub(crate) fn timeline_section(items: &[TimelineItem]) -> String {
-    let mut s = String::from(
-        "<section id=\"timeline-section\"><h2>Timeline</h2><ol id=\"timeline\" class=\"timeline\">",
-    );
+pub(crate) fn timeline_section(items: &[TimelineItem], note: Option<&str>) -> String {
+    let mut s = String::from("<section id=\"timeline-section\"><h2>Timeline</h2>");
+    if let Some(n) = note {
+        s.push_str(&format!(
+            "<p class=\"banner timeline-note\" id=\"timeline-note\" role=\"alert\">⚠ {}</p>",
+            escape(n)
+        ));
+    }
+    s.push_str("<ol id=\"timeline\" class=\"timeline\">");
     for it in items {
         let reason = match &it.reason_code {
             Some(r) => format!(

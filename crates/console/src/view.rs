@@ -1,22 +1,23 @@
 //! What the console pages show: plain data assembled by the handlers, rendered by
 //! the page functions of this crate. Nothing here touches the store.
 
-use arbiter_core::EvidencePackage;
+use arbiter_core::{AlertState, EvidencePackage, Flag, Permission, Role, Tier};
 use arbiter_store::AlertRow;
 use serde::Serialize;
 
 /// Who is looking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
+    /// The person signed in.
     pub name: String,
-    /// `viewer`, `analyst`, `lead`, `admin` or `ingest`.
-    pub role: String,
+    pub role: Role,
 }
 
 impl User {
-    /// Whether this user may record decisions (approve, reject, override).
+    /// Whether this user may record decisions (approve, reject, override): the same rule the
+    /// API applies.
     pub fn can_decide(&self) -> bool {
-        matches!(self.role.as_str(), "analyst" | "lead" | "admin")
+        self.role.allows(Permission::Decide)
     }
 }
 
@@ -71,13 +72,16 @@ pub struct AlertView {
     /// Feature names an override may name as "the feature that should have mattered".
     pub features: Vec<String>,
     pub timeline: Vec<TimelineItem>,
+    /// Set when the timeline may be incomplete or was repaired (the audit index left entries
+    /// out), saying what to do.
+    pub timeline_note: Option<String>,
 }
 
 /// Counts shown above the queue.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct QueueCounts {
     /// `(state, count)` for every state present.
-    pub by_state: Vec<(String, u64)>,
+    pub by_state: Vec<(AlertState, u64)>,
     pub new_patterns: u64,
 }
 
@@ -85,10 +89,10 @@ pub struct QueueCounts {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct QueueView {
     pub rows: Vec<AlertRow>,
-    pub tier: Option<String>,
-    pub state: Option<String>,
+    pub tier: Option<Tier>,
+    pub state: Option<AlertState>,
     pub category: Option<String>,
-    pub flag: Option<String>,
+    pub flag: Option<Flag>,
     /// Only first-seen patterns are shown.
     #[serde(default)]
     pub new_pattern: bool,
@@ -98,7 +102,7 @@ pub struct QueueView {
 impl AlertView {
     /// Whether the model declined to decide (tier `abstain` or state `abstained`).
     pub fn abstained(&self) -> bool {
-        self.alert.tier == "abstain" || self.alert.state == "abstained"
+        self.alert.tier == Tier::Abstain || self.alert.state == AlertState::Abstained
     }
 
     /// The uncertainty flags of the package, then any others the alert row carries.
@@ -109,8 +113,8 @@ impl AlertView {
             .flat_map(|p| p.uncertainty.flags.iter().map(|f| f.as_str().to_string()))
             .collect();
         for f in &self.alert.flags {
-            if !flags.contains(f) {
-                flags.push(f.clone());
+            if !flags.iter().any(|x| x == f.as_str()) {
+                flags.push(f.as_str().to_string());
             }
         }
         flags

@@ -94,6 +94,29 @@ impl Flag {
     }
 }
 
+impl std::str::FromStr for Flag {
+    type Err = crate::VocabError;
+    fn from_str(s: &str) -> Result<Flag, crate::VocabError> {
+        [
+            Flag::OutOfDistribution,
+            Flag::MissingTelemetry,
+            Flag::ConflictingSignals,
+            Flag::LowConfidence,
+            Flag::UnstableExplanation,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == s)
+        .ok_or_else(|| {
+            crate::VocabError::new(
+                "flag",
+                s,
+                "one of out_of_distribution, missing_telemetry, conflicting_signals, \
+                 low_confidence, unstable_explanation",
+            )
+        })
+    }
+}
+
 impl fmt::Display for Flag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -1,23 +1,25 @@
-//! Shared state of a running server: the writer ([`Core`]), a read connection for queries,
-//! limits, metrics; and authentication of each request.
+//! Shared state of a running server: the writer (the ledger and the guardrails, behind one
+//! lock), and everything readers use without it — the store's read side, the audit log's
+//! reader, the scorer and the policy in force (each swapped whole behind an `Arc`).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use arbiter_audit::AuditLog;
+use arbiter_audit::AuditReader;
+use arbiter_core::{Actor, Clock};
+use arbiter_ledger::{Ledger, Rules};
+use arbiter_model::Model;
 use arbiter_policy::Policy;
-use arbiter_store::{SqliteStore, Tokens};
-use arbiter_triage::Engine;
-use axum::http::{HeaderMap, header};
+use arbiter_store::{SqliteStore, StoreRead};
+use arbiter_triage::{Guards, Scorer};
 
-use crate::auth::{Caller, Permission, token_hash};
-use crate::core::{Core, leak_model};
+use crate::denials::Denials;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
-/// Limits that protect the server and say so (413, 429) instead of failing silently.
+/// Limits that protect the server and say so (408, 413, 429, 503) instead of failing silently.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Alerts accepted but not yet triaged, across all requests, above which ingest answers
@@ -27,11 +29,18 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Most alerts in one ingest request (`413` above).
     pub max_batch: usize,
-    /// Alerts the writer triages at a time; a request holding more is taken in several turns
-    /// so that decisions queued meanwhile are not held up by the whole request.
+    /// Alerts decided and recorded per turn of the writer; a request holding more takes
+    /// several turns, so a decision queued meanwhile waits for one chunk, not the request.
     pub write_chunk: usize,
     /// Mark the console's cookie `Secure` (when served behind TLS).
     pub secure_cookies: bool,
+    /// How often entries no checkpoint covers get one, and refusals are written.
+    pub checkpoint_every: Duration,
+    /// Distinct (actor, action, peer) refusal counters kept between two writes; beyond it,
+    /// refusals are counted under one overflow counter.
+    pub max_denial_keys: usize,
+    /// Connections, timeouts.
+    pub conn: crate::listen::ConnLimits,
 }
 
 impl Default for Limits {
@@ -42,6 +51,9 @@ impl Default for Limits {
             max_batch: 10_000,
             write_chunk: 128,
             secure_cookies: false,
+            checkpoint_every: Duration::from_secs(1),
+            max_denial_keys: 10_000,
+            conn: crate::listen::ConnLimits::default(),
         }
     }
 }
@@ -67,7 +79,7 @@ pub enum OpenError {
     #[error(transparent)]
     Store(#[from] arbiter_store::StoreError),
     #[error(transparent)]
-    Audit(#[from] arbiter_audit::AuditError),
+    Ledger(#[from] arbiter_ledger::LedgerError),
     #[error(transparent)]
     Triage(#[from] arbiter_triage::TriageError),
     #[error("cannot read {path}: {source}")]
@@ -77,27 +89,46 @@ pub enum OpenError {
     },
 }
 
+/// The policy in force with its text (served to readers, audited on change).
+#[derive(Debug)]
+pub struct PolicyInForce {
+    pub policy: Arc<Policy>,
+    pub text: String,
+    pub sha256: String,
+}
+
+/// What only the writer touches.
+pub struct Writer {
+    pub ledger: Ledger,
+    pub guards: Guards,
+}
+
 pub struct Inner {
-    /// The writer. A FIFO-fair lock, so an analyst's click waits for the batches already
+    /// The writer. A FIFO-fair lock, so an analyst's click waits for the chunks already
     /// queued but is never overtaken by later ones.
-    pub core: tokio::sync::Mutex<Core>,
-    /// Set when a write panicked holding the writer: its state may be half-applied, so every
-    /// later write refuses until a restart (the audit log recovers on open).
+    pub writer: tokio::sync::Mutex<Writer>,
+    /// Set when a write panicked holding the writer: every later write refuses until a
+    /// restart (the ledger reconciles on open).
     pub poisoned: AtomicBool,
-    /// The model in force (also inside the engine): read without waiting for the writer.
-    pub model: std::sync::RwLock<&'static arbiter_model::Model>,
-    pub reader: Mutex<SqliteStore>,
+    pub store: Arc<dyn StoreRead>,
+    pub audit: AuditReader,
+    pub scorer: RwLock<Arc<Scorer>>,
+    pub policy: RwLock<Arc<PolicyInForce>>,
+    pub clock: Arc<dyn Clock>,
+    pub denials: Denials,
+    /// Whether the circuit breaker was open after the last batch (for /health).
+    pub breaker_open: AtomicBool,
     /// Alerts accepted and waiting for the writer.
     pub pending: AtomicUsize,
     pub limits: Limits,
+    pub deadline: Duration,
     pub metrics: Metrics,
     pub batch_seq: AtomicU64,
     pub started: Instant,
     pub draining: AtomicBool,
-    /// Labels an override may set and features it may name (from the schema).
-    pub labels: Vec<String>,
-    pub features: Vec<String>,
     pub audit_dir: PathBuf,
+    /// Resolved past alerts, reloaded for a new model.
+    pub cases: Option<PathBuf>,
 }
 
 /// A cheap handle on the server's state.
@@ -105,73 +136,87 @@ pub struct Inner {
 pub struct App(pub Arc<Inner>);
 
 impl App {
-    /// Opens the store and audit log and loads the model and policy. Policy and model are
-    /// audited before the first decision when they differ from those last in force.
-    pub fn open(paths: &Paths, limits: Limits, deadline: Duration) -> Result<App, OpenError> {
-        let policy = Policy::load(&paths.policy)?;
-        let policy_text =
-            std::fs::read_to_string(&paths.policy).map_err(|source| OpenError::Io {
-                path: paths.policy.clone(),
-                source,
-            })?;
-        let model = leak_model(&paths.model)?;
+    /// Opens the store and audit log (reconciling them), loads the model and policy and puts
+    /// them in force, audited, when they differ from those last in force.
+    pub fn open(
+        paths: &Paths,
+        limits: Limits,
+        deadline: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Result<App, OpenError> {
+        let policy = Arc::new(Policy::load(&paths.policy)?);
+        let text = std::fs::read_to_string(&paths.policy).map_err(|source| OpenError::Io {
+            path: paths.policy.clone(),
+            source,
+        })?;
+        let model = Arc::new(Model::load(&paths.model)?);
         if let Some(dir) = paths.db.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| OpenError::Io {
                 path: dir.to_path_buf(),
                 source,
             })?;
         }
-        let mut store = SqliteStore::open(&paths.db)?;
-        let reader = SqliteStore::open(&paths.db)?;
+        let store = Arc::new(SqliteStore::open(&paths.db)?);
         let audit_dir = paths
             .audit
             .clone()
             .unwrap_or_else(|| paths.db.with_file_name("audit"));
-        let (mut audit, recovery) = AuditLog::open(&audit_dir)?;
-        if recovery.dropped_bytes > 0 {
-            eprintln!("audit log: {recovery}");
+        let opened = Ledger::open(store.clone(), &audit_dir, clock.clone())?;
+        if !opened.recovery.is_clean() || !opened.recovery.notes.is_empty() {
+            eprintln!("serve: audit log: {}", opened.recovery);
         }
+        if opened.reconciled.restored > 0 || !opened.reconciled.voided.is_empty() {
+            eprintln!("serve: store: {}", opened.reconciled);
+        }
+        let mut ledger = opened.ledger;
         let cases = paths
             .cases
             .as_deref()
-            .map(|p| arbiter_triage::load_cases(model, p))
+            .map(|p| arbiter_triage::load_cases(&model, p))
             .transpose()?;
-        let engine = Engine::new(model, policy, &store, deadline, None, cases)?;
-        engine.record_changes(policy_text.as_bytes(), "serve", &mut store, &mut audit)?;
-        let mut labels: Vec<String> = vec!["benign".into()];
-        for c in &model.spec.category_head.classes {
-            if !labels.contains(c) {
-                labels.push(c.clone());
-            }
-        }
-        let features = model.schema.features().map(|f| f.name.clone()).collect();
+        let scorer = Arc::new(Scorer::new(model.clone(), cases, None)?);
+        arbiter_triage::put_in_force(
+            &mut ledger,
+            &text,
+            &paths.policy.display().to_string(),
+            &model,
+            &paths.model,
+            &Actor::system("serve"),
+        )?;
+        let guards = Guards::restore(policy.clone(), &model, store.as_ref(), clock.as_ref())?;
+        let audit = ledger.audit().reader();
+        let sha256 = arbiter_triage::sha256_hex(text.as_bytes());
+        let read: Arc<dyn StoreRead> = store;
         Ok(App(Arc::new(Inner {
+            writer: tokio::sync::Mutex::new(Writer { ledger, guards }),
             poisoned: AtomicBool::new(false),
-            core: tokio::sync::Mutex::new(Core {
-                engine,
-                store,
-                audit,
-                policy_text,
-                summary: Default::default(),
-            }),
-            reader: Mutex::new(reader),
-            model: std::sync::RwLock::new(model),
+            store: read,
+            audit,
+            scorer: RwLock::new(scorer),
+            policy: RwLock::new(Arc::new(PolicyInForce {
+                policy,
+                text,
+                sha256,
+            })),
+            denials: Denials::new(limits.max_denial_keys),
+            clock,
+            breaker_open: AtomicBool::new(false),
             pending: AtomicUsize::new(0),
             limits,
+            deadline,
             metrics: Metrics::default(),
             batch_seq: AtomicU64::new(0),
             started: Instant::now(),
             draining: AtomicBool::new(false),
-            labels,
-            features,
             audit_dir,
+            cases: paths.cases.clone(),
         })))
     }
 
     /// Runs `f` with the writer, off the async threads.
     pub async fn write<R, F>(&self, f: F) -> Result<R, ApiError>
     where
-        F: FnOnce(&mut Core) -> Result<R, ApiError> + Send + 'static,
+        F: FnOnce(&mut Writer) -> Result<R, ApiError> + Send + 'static,
         R: Send + 'static,
     {
         let app = self.clone();
@@ -179,8 +224,8 @@ impl App {
             if app.0.poisoned.load(Ordering::SeqCst) {
                 return Err(poisoned());
             }
-            let mut core = app.0.core.blocking_lock();
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut core))) {
+            let mut w = app.0.writer.blocking_lock();
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut w))) {
                 Ok(r) => r,
                 Err(_) => {
                     app.0.poisoned.store(true, Ordering::SeqCst);
@@ -192,133 +237,101 @@ impl App {
         .map_err(|e| ApiError::internal(format!("the writer task failed: {e}")))?
     }
 
-    /// Runs `f` with the read connection, off the async threads.
+    /// Runs `f` with the store's read side and the audit reader, off the async threads and
+    /// without the writer's lock.
     pub async fn read<R, F>(&self, f: F) -> Result<R, ApiError>
     where
-        F: FnOnce(&SqliteStore) -> Result<R, ApiError> + Send + 'static,
+        F: FnOnce(&dyn StoreRead, &AuditReader) -> Result<R, ApiError> + Send + 'static,
         R: Send + 'static,
     {
         let app = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let store = app.0.reader.lock().map_err(|_| poisoned())?;
-            f(&store)
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("the reader task failed: {e}")))?
+        tokio::task::spawn_blocking(move || f(app.0.store.as_ref(), &app.0.audit))
+            .await
+            .map_err(|e| ApiError::internal(format!("the reader task failed: {e}")))?
     }
 
-    /// Who presented `token`, if it is live.
-    pub async fn caller_for(&self, token: String) -> Result<Option<Caller>, ApiError> {
-        let hash = token_hash(&token);
-        let row = self.read(move |s| Ok(s.token_by_hash(&hash)?)).await?;
-        Ok(row.and_then(|t| {
-            Some(Caller {
-                token_id: t.id,
-                name: t.name,
-                role: t.role.parse().ok()?,
-            })
-        }))
+    /// The scorer (and so the model) in force.
+    pub fn scorer(&self) -> Arc<Scorer> {
+        self.0.scorer.read().expect("scorer lock").clone()
     }
 
-    /// Authenticates an API request (`Authorization: Bearer …`) and checks `perm`. Every
-    /// refusal is audited, naming `what` was attempted and on which `entities`.
-    pub async fn require(
-        &self,
-        headers: &HeaderMap,
-        perm: Permission,
-        what: &str,
-        entities: Vec<String>,
-    ) -> Result<Caller, ApiError> {
-        let token = bearer(headers);
-        self.require_token(token, perm, what, entities).await
+    pub fn model(&self) -> Arc<Model> {
+        self.scorer().model().clone()
     }
 
-    pub async fn require_token(
-        &self,
-        token: Option<String>,
-        perm: Permission,
-        what: &str,
-        entities: Vec<String>,
-    ) -> Result<Caller, ApiError> {
-        let caller = match token {
-            Some(t) => self.caller_for(t).await?,
-            None => None,
-        };
-        self.authorize(caller, perm, what, entities).await
+    pub fn policy(&self) -> Arc<PolicyInForce> {
+        self.0.policy.read().expect("policy lock").clone()
     }
 
-    /// Checks that an already resolved `caller` holds `perm`; refusals are audited.
-    pub async fn authorize(
-        &self,
-        caller: Option<Caller>,
-        perm: Permission,
-        what: &str,
-        entities: Vec<String>,
-    ) -> Result<Caller, ApiError> {
-        match caller {
-            Some(c) if c.role.allows(perm) => Ok(c),
-            Some(c) => {
-                let msg = format!(
-                    "{} (role {}) may not {what}: it needs the {} permission",
-                    c.name,
-                    c.role,
-                    perm.as_str()
-                );
-                self.deny(c.actor(), entities, msg.clone()).await;
-                Err(ApiError::forbidden(msg))
-            }
-            None => {
-                let msg = format!("no valid token to {what}: send Authorization: Bearer <token>");
-                self.deny(
-                    "anonymous".into(),
-                    entities,
-                    format!("unauthenticated attempt to {what}"),
-                )
-                .await;
-                Err(ApiError::unauthorized(msg))
-            }
+    /// What a human decision is checked against: the policy's reason codes, the model's
+    /// labels and features.
+    pub fn rules(&self) -> Rules {
+        let model = self.model();
+        Rules {
+            reason_codes: self
+                .policy()
+                .policy
+                .reason_codes()
+                .iter()
+                .map(|c| c.code.clone())
+                .collect(),
+            labels: labels(&model),
+            features: model.schema.features().map(|f| f.name.clone()).collect(),
         }
     }
 
-    /// Audits a refusal (and counts it).
-    pub async fn deny(&self, actor: String, entities: Vec<String>, summary: String) {
+    /// Counts a refused request; the refusals are written to the audit log together, off the
+    /// request path, by [`App::flush`].
+    pub fn deny(&self, actor: Actor, what: &str, entities: Vec<String>, peer: Option<String>) {
         self.0.metrics.denied.fetch_add(1, Ordering::Relaxed);
-        let _ = self
-            .write(move |core| {
-                core.audit_denied(&actor, entities, summary);
-                Ok(())
-            })
-            .await;
+        self.0
+            .denials
+            .note(actor, what, entities, peer, self.0.clock.now());
+    }
+
+    /// Writes the refusals counted so far and signs a checkpoint over entries no checkpoint
+    /// covers: what the background task does every `checkpoint_every`.
+    pub async fn flush(&self) -> Result<(), ApiError> {
+        let denials = self.0.denials.drain();
+        self.write(move |w| {
+            w.ledger.record_denials(&denials)?;
+            w.ledger.checkpoint_if_behind()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Flushes every `checkpoint_every` until the server stops.
+    pub fn spawn_background(&self) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(app.0.limits.checkpoint_every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = app.flush().await {
+                    eprintln!("serve: could not write refusals or sign a checkpoint: {e}");
+                }
+            }
+        })
     }
 }
 
-impl App {
-    pub fn model(&self) -> &'static arbiter_model::Model {
-        *self.0.model.read().expect("model lock")
+/// Labels an override may set: benign first, then the model's categories.
+pub fn labels(model: &Model) -> Vec<String> {
+    let mut labels: Vec<String> = vec!["benign".into()];
+    for c in &model.spec.category_head.classes {
+        if !labels.contains(c) {
+            labels.push(c.clone());
+        }
     }
+    labels
 }
 
 fn poisoned() -> ApiError {
-    ApiError::internal("a previous request failed while holding the store; restart the server")
-}
-
-/// The bearer token of a request, if any.
-pub fn bearer(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let t = v
-        .strip_prefix("Bearer ")
-        .or_else(|| v.strip_prefix("bearer "))?;
-    Some(t.trim().to_string()).filter(|t| !t.is_empty())
-}
-
-/// The console's session cookie, if any.
-pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().strip_prefix("arbiter_token="))
-        .map(str::to_string)
-        .find(|t| !t.is_empty())
+    ApiError::unavailable(
+        "writer_poisoned",
+        "a previous request failed while holding the writer; restart the server (the ledger \
+         reconciles the store with the audit log on start)",
+    )
 }

@@ -1,46 +1,37 @@
-//! The console's routes: login with a token (kept in an HttpOnly, SameSite=Strict cookie),
-//! the queue, the alert page, and the decision form. Pages come from `arbiter-console`.
+//! The console's routes: sign-in with a token (kept in an HttpOnly, SameSite=Strict cookie),
+//! the queue, the alert page and the decision form. Who may see what is decided by the route
+//! table's gate before these run; pages come from `arbiter-console`.
 
-use arbiter_console::view::{QueueCounts, QueueView, User};
-use arbiter_store::Store;
-use axum::Router;
-use axum::extract::rejection::FormRejection;
+use arbiter_console::view::{
+    ActionInfo, AlertView, QueueCounts, QueueView, ReasonChoice, TimelineItem, User,
+};
+use arbiter_ledger::DecisionRequest;
+use axum::Extension;
+use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 
+use crate::access::Caller;
 use crate::api::decision;
 use crate::api::queue::QueueQuery;
-use crate::app::{App, cookie_token};
-use crate::auth::{Caller, Permission};
+use crate::app::App;
+use crate::detail;
 use crate::error::ApiError;
-use crate::human::DecisionRequest;
-
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/queue") }))
-        .route("/login", get(login_form).post(login))
-        .route("/logout", post(logout))
-        .route("/queue", get(queue))
-        .route("/alerts/{id}", get(alert))
-        .route("/alerts/{id}/decision", post(decide))
-        .route("/console/style.css", get(style))
-}
 
 fn user(c: &Caller) -> User {
     User {
-        name: c.name.clone(),
-        role: c.role.as_str().to_string(),
+        name: c.person.clone(),
+        role: c.role,
     }
 }
 
-fn page(status: StatusCode, html: String) -> Response {
+pub(crate) fn page(status: StatusCode, html: String) -> Response {
     (status, Html(html)).into_response()
 }
 
-fn error_page(c: Option<&Caller>, e: &ApiError) -> Response {
+pub(crate) fn error_page(c: Option<&Caller>, e: &ApiError) -> Response {
     let u = c.map(user);
     page(
         e.status,
@@ -48,86 +39,23 @@ fn error_page(c: Option<&Caller>, e: &ApiError) -> Response {
     )
 }
 
-/// The signed-in caller, or the response to send instead (the login page, or a refusal).
-async fn signed_in(
-    app: &App,
-    headers: &HeaderMap,
-    perm: Permission,
-    what: &str,
-    entities: Vec<String>,
-) -> Result<Caller, Response> {
-    let Some(token) = cookie_token(headers) else {
-        return Err(Redirect::to("/login").into_response());
-    };
-    if !same_origin(headers) {
-        let e = ApiError::forbidden("cross-site request refused");
-        app.deny(
-            "anonymous".into(),
-            entities,
-            format!("cross-site attempt to {what}"),
-        )
-        .await;
-        return Err(error_page(None, &e));
-    }
-    let caller = match app.caller_for(token).await {
-        Ok(c) => c,
-        Err(e) => return Err(error_page(None, &e)),
-    };
-    match app.authorize(caller.clone(), perm, what, entities).await {
-        Ok(c) => Ok(c),
-        Err(e) if e.status == StatusCode::UNAUTHORIZED => Err(page(
-            StatusCode::UNAUTHORIZED,
-            arbiter_console::login_page(Some(
-                "your token is not valid or was revoked: sign in again",
-            )),
-        )),
-        Err(e) => Err(error_page(caller.as_ref(), &e)),
-    }
+pub async fn home() -> Redirect {
+    Redirect::to("/queue")
 }
 
-/// A request that says where it came from must come from here (the cookie is also
-/// SameSite=Strict; this is the second lock on the door).
-fn same_origin(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        return matches!(site, "same-origin" | "none");
-    }
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    origin
-        .split_once("://")
-        .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
-}
-
-/// [`signed_in`] for a page about one alert: also parses the alert id.
-async fn signed_in_alert(
-    app: &App,
-    headers: &HeaderMap,
-    perm: Permission,
-    what: &str,
-    raw: &str,
-) -> Result<(Caller, i64), Response> {
-    let caller = signed_in(app, headers, perm, what, vec![format!("alert:{raw}")]).await?;
-    match crate::api::path_id("alert id", raw) {
-        Ok(id) => Ok((caller, id)),
-        Err(e) => Err(error_page(Some(&caller), &e)),
-    }
-}
-
-async fn login_form() -> Html<String> {
+pub async fn login_form() -> Html<String> {
     Html(arbiter_console::login_page(None))
 }
 
 #[derive(Debug, Deserialize)]
-struct LoginForm {
+pub struct LoginForm {
     token: String,
 }
 
-async fn login(State(app): State<App>, form: Result<Form<LoginForm>, FormRejection>) -> Response {
+pub async fn login(
+    State(app): State<App>,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
     let Ok(Form(form)) = form else {
         return page(
             StatusCode::BAD_REQUEST,
@@ -135,8 +63,14 @@ async fn login(State(app): State<App>, form: Result<Form<LoginForm>, FormRejecti
         );
     };
     let token = form.token.trim().to_string();
+    if token.is_empty() || token.len() > 256 {
+        return page(
+            StatusCode::BAD_REQUEST,
+            arbiter_console::login_page(Some("paste your API token to sign in")),
+        );
+    }
     match app.caller_for(token.clone()).await {
-        Ok(Some(c)) if c.role != crate::auth::Role::Ingest => {
+        Ok(Some(c)) if c.role.may_sign_in() => {
             let secure = if app.0.limits.secure_cookies {
                 "; Secure"
             } else {
@@ -153,10 +87,10 @@ async fn login(State(app): State<App>, form: Result<Form<LoginForm>, FormRejecti
         Ok(Some(c)) => {
             app.deny(
                 c.actor(),
+                "sign in to the console with an ingest token",
                 vec![],
-                "ingest tokens cannot sign in to the console".into(),
-            )
-            .await;
+                None,
+            );
             page(
                 StatusCode::FORBIDDEN,
                 arbiter_console::login_page(Some("ingest tokens cannot sign in to the console")),
@@ -164,11 +98,11 @@ async fn login(State(app): State<App>, form: Result<Form<LoginForm>, FormRejecti
         }
         Ok(None) => {
             app.deny(
-                "anonymous".into(),
+                arbiter_core::Actor::Anonymous,
+                "sign in to the console (invalid token)",
                 vec![],
-                "console sign-in with an invalid token".into(),
-            )
-            .await;
+                None,
+            );
             page(
                 StatusCode::UNAUTHORIZED,
                 arbiter_console::login_page(Some("that token is not valid or was revoked")),
@@ -178,7 +112,7 @@ async fn login(State(app): State<App>, form: Result<Form<LoginForm>, FormRejecti
     }
 }
 
-async fn logout() -> Response {
+pub async fn logout() -> Response {
     let mut resp = Redirect::to("/login").into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
@@ -187,23 +121,18 @@ async fn logout() -> Response {
     resp
 }
 
-async fn queue(
+pub async fn queue(
     State(app): State<App>,
-    headers: HeaderMap,
-    q: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
+    Extension(caller): Extension<Caller>,
+    q: Result<Query<QueueQuery>, QueryRejection>,
 ) -> Response {
-    let caller = match signed_in(&app, &headers, Permission::Read, "read the queue", vec![]).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let filter = match q.filter() {
         Ok(f) => f,
         Err(e) => return error_page(Some(&caller), &e),
     };
     let f = filter.clone();
-    let found = app.read(move |s| Ok((s.queue(&f)?, s.stats()?))).await;
-    match found {
+    match app.read(move |s, _| Ok((s.queue(&f)?, s.stats()?))).await {
         Ok((rows, stats)) => {
             let view = QueueView {
                 rows,
@@ -227,18 +156,67 @@ async fn queue(
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct AlertQuery {
+pub struct AlertQuery {
     done: Option<String>,
 }
 
 fn done_message(kind: &str) -> Option<&'static str> {
     match kind {
         "approve" => Some("Approved. The decision is in the audit log."),
-        "approve1" => Some("Approved (1 of 2). A second, different analyst must approve."),
+        "approve1" => Some("Approved (1 of 2). A second, different person must approve."),
         "reject" => Some("Rejected. The decision is in the audit log."),
         "override" => Some("Overridden. Your reason is kept for calibration and retraining."),
         _ => None,
     }
+}
+
+/// The alert page's view: the same reads as the API's alert, in the console's own types.
+async fn alert_view(app: &App, id: i64) -> Result<Option<AlertView>, ApiError> {
+    let Some(d) = detail::load(app, id).await? else {
+        return Ok(None);
+    };
+    let rules = app.rules();
+    let policy = app.policy();
+    let action = detail::action(app, &d.alert).map(|a| ActionInfo {
+        name: a.name,
+        impact: a.impact,
+        reversible: a.reversible,
+        blast_radius: a.blast_radius,
+        description: a.description,
+        needs_two_approvals: a.needs_two_approvals,
+    });
+    Ok(Some(AlertView {
+        open: d.alert.state.is_open(),
+        approvals: detail::approvals(&d.decisions),
+        action,
+        reason_codes: policy
+            .policy
+            .reason_codes()
+            .iter()
+            .map(|c| ReasonChoice {
+                code: c.code.clone(),
+                label: c.label.clone(),
+            })
+            .collect(),
+        labels: rules.labels,
+        features: rules.features,
+        timeline: d
+            .timeline
+            .into_iter()
+            .map(|t| TimelineItem {
+                audit_index: Some(t.audit_index),
+                time: t.time,
+                kind: t.kind,
+                actor: t.actor,
+                summary: t.summary,
+                reason_code: t.reason_code,
+                note: t.note,
+            })
+            .collect(),
+        timeline_note: d.timeline_note,
+        alert: d.alert,
+        package: d.package,
+    }))
 }
 
 async fn render_alert(
@@ -249,14 +227,12 @@ async fn render_alert(
     status: StatusCode,
 ) -> Response {
     let u = user(caller);
-    match crate::views::alert_detail(app, id).await {
-        Ok(Some(d)) => page(
+    match alert_view(app, id).await {
+        Ok(Some(v)) => page(
             status,
             match flash {
-                Some(m) if !status.is_success() => {
-                    arbiter_console::alert_page_error(&u, &d.view, m)
-                }
-                _ => arbiter_console::alert_page(&u, &d.view, flash),
+                Some(m) if !status.is_success() => arbiter_console::alert_page_error(&u, &v, m),
+                _ => arbiter_console::alert_page(&u, &v, flash),
             },
         ),
         Ok(None) => error_page(
@@ -267,17 +243,16 @@ async fn render_alert(
     }
 }
 
-async fn alert(
+pub async fn alert(
     State(app): State<App>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(raw): Path<String>,
-    q: Result<Query<AlertQuery>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<AlertQuery>, QueryRejection>,
 ) -> Response {
-    let (caller, id) =
-        match signed_in_alert(&app, &headers, Permission::Read, "read an alert", &raw).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
+    let id = match crate::api::path_id("alert id", &raw) {
+        Ok(id) => id,
+        Err(e) => return error_page(Some(&caller), &e),
+    };
     let flash = q
         .ok()
         .and_then(|Query(q)| q.done)
@@ -286,23 +261,15 @@ async fn alert(
     render_alert(&app, &caller, id, flash, StatusCode::OK).await
 }
 
-async fn decide(
+pub async fn decide(
     State(app): State<App>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(raw): Path<String>,
     form: Result<Form<DecisionRequest>, FormRejection>,
 ) -> Response {
-    let (caller, id) = match signed_in_alert(
-        &app,
-        &headers,
-        Permission::Decide,
-        "decide on an alert",
-        &raw,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(r) => return r,
+    let id = match crate::api::path_id("alert id", &raw) {
+        Ok(id) => id,
+        Err(e) => return error_page(Some(&caller), &e),
     };
     let req = match form {
         Ok(Form(f)) => f,
@@ -311,7 +278,7 @@ async fn decide(
             return render_alert(&app, &caller, id, Some(&msg), StatusCode::BAD_REQUEST).await;
         }
     };
-    match decision::apply(&app, caller.clone(), id, req).await {
+    match decision::apply(&app, &caller, id, req).await {
         Ok(o) => {
             let done = if o.awaiting_second_approval {
                 "approve1"
@@ -327,7 +294,7 @@ async fn decide(
     }
 }
 
-async fn style() -> Response {
+pub async fn style() -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),

@@ -1,6 +1,12 @@
-//! API errors: a status and a JSON body `{"error": {"code", "message", …}}` whose message
-//! names what was wrong.
+//! API errors: a status and a JSON body `{"error": {"code", "message", …}}` whose message names
+//! what was wrong. Every library error becomes an `ApiError` here and only here: the table of
+//! which failure answers with which status is [`From`] below, one arm per case. Clients see a
+//! safe message; for a server-side failure (5xx) the cause goes to the server's log.
 
+use arbiter_audit::AuditError;
+use arbiter_ledger::{LedgerError, Refusal};
+use arbiter_store::StoreError;
+use arbiter_triage::TriageError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -43,8 +49,19 @@ impl ApiError {
     pub fn forbidden(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
-    pub fn internal(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> ApiError {
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
+        e.retry_after_s = Some(1);
+        e
+    }
+    /// A server-side failure: the cause is logged, the client gets `what` failed.
+    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+        eprintln!("serve: internal error: {cause}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("internal error: {cause}"),
+        )
     }
     pub fn with_detail(mut self, detail: serde_json::Value) -> ApiError {
         self.detail = Some(detail);
@@ -85,18 +102,72 @@ impl IntoResponse for ApiError {
     }
 }
 
-macro_rules! from_internal {
-    ($($t:ty),*) => {$(
-        impl From<$t> for ApiError {
-            fn from(e: $t) -> ApiError {
-                ApiError::internal(e.to_string())
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        let m = e.to_string();
+        match e {
+            StoreError::NoSuchAlert(_)
+            | StoreError::NoSuchKey(_)
+            | StoreError::NoSuchToken(_)
+            | StoreError::NoSuchModel(_) => ApiError::not_found(m),
+            StoreError::StaleState { .. }
+            | StoreError::InvalidTransition { .. }
+            | StoreError::StaleModel { .. }
+            | StoreError::Duplicate { .. } => ApiError::conflict(m),
+            StoreError::Busy { .. } => ApiError::unavailable("store_busy", m),
+            StoreError::Backend { .. } | StoreError::TooNew { .. } | StoreError::Corrupt { .. } => {
+                ApiError::internal(m)
             }
         }
-    )*};
+    }
 }
-from_internal!(
-    arbiter_store::StoreError,
-    arbiter_audit::AuditError,
-    arbiter_triage::TriageError,
-    serde_json::Error
-);
+
+impl From<AuditError> for ApiError {
+    fn from(e: AuditError) -> ApiError {
+        let m = e.to_string();
+        match e {
+            AuditError::OutOfRange { .. } => ApiError::not_found(m),
+            AuditError::Locked { .. } => ApiError::unavailable("audit_locked", m),
+            AuditError::Poisoned { .. } => ApiError::unavailable("audit_poisoned", m),
+            _ => ApiError::internal(m),
+        }
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> ApiError {
+        match e {
+            LedgerError::Store(e) => e.into(),
+            LedgerError::Audit(e) => e.into(),
+            LedgerError::Refused(Refusal::Invalid(m)) => ApiError::unprocessable(m),
+            LedgerError::Refused(Refusal::Conflict(m)) => ApiError::conflict(m),
+            LedgerError::NoSuchAlert(_)
+            | LedgerError::NoSuchToken(_)
+            | LedgerError::NoSuchModel(_) => ApiError::not_found(e.to_string()),
+            // Audited but not stored: on the record, restored on restart; nothing is lost.
+            LedgerError::NotStored { .. } | LedgerError::Poisoned(_) => {
+                ApiError::unavailable("not_stored", e.to_string())
+            }
+            LedgerError::Reconcile { .. }
+            | LedgerError::BadRecord { .. }
+            | LedgerError::Json { .. } => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<TriageError> for ApiError {
+    fn from(e: TriageError) -> ApiError {
+        match e {
+            TriageError::Ledger(e) => e.into(),
+            TriageError::Store(e) => e.into(),
+            TriageError::Vocab(e) => ApiError::unprocessable(e.to_string()),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(e: serde_json::Error) -> ApiError {
+        ApiError::internal(format!("cannot serialise the answer: {e}"))
+    }
+}

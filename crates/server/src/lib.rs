@@ -1,22 +1,28 @@
 //! `arbiter serve`: the HTTP API (`/api/v1`, JSON, OpenAPI at `/api/v1/openapi.json`) and the
 //! analyst console (server-rendered HTML) in one process over one store and audit log.
 //!
-//! One writer ([`core::Core`], behind a lock) triages ingested alerts, records human
-//! decisions and admin changes, each appended to the audit log before it takes effect; reads
-//! use a second connection so the queue stays responsive. Graceful shutdown stops accepting
-//! alerts, lets requests in flight finish, then signs a final audit checkpoint.
+//! - Every route is in [`routes::ROUTES`]; its gate ([`access::gate`]) authenticates and
+//!   authorises before any handler runs or any body is read.
+//! - One writer ([`app::Writer`]: the ledger and the guardrails, behind a lock) records
+//!   ingested alerts, human decisions and admin changes, each audited before it takes effect;
+//!   scoring happens before the writer is taken, and readers (queue, alert pages, audit
+//!   proofs and queries, the policy) never take it.
+//! - Refusals are counted and written once a second, with a signed checkpoint over any entries
+//!   none covers ([`App::flush`]).
+//! - Graceful shutdown stops accepting alerts, lets requests in flight finish, writes the
+//!   last refusals and signs a final checkpoint.
 
+pub mod access;
 pub mod api;
 pub mod app;
-pub mod auth;
 pub mod console;
-pub mod core;
+pub mod denials;
+pub mod detail;
 pub mod error;
-pub mod human;
 pub mod listen;
 pub mod metrics;
 pub mod openapi;
-pub mod views;
+pub mod routes;
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -27,16 +33,27 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 
+pub use access::{Caller, new_token, token_hash};
 pub use app::{App, Limits, OpenError, Paths};
-pub use auth::{Permission, Role, new_token, token_hash};
+pub use arbiter_core::{Permission, Role};
 pub use error::ApiError;
 
-/// The whole application: API, console, body limit, security headers, response counts.
+/// The whole application, built from the route table: every route behind its gate, then the
+/// body limit, security headers and response counts.
 pub fn router(app: App) -> Router {
     let limit = app.0.limits.max_body_bytes;
-    api::routes()
-        .merge(console::routes())
-        .fallback(|| async { ApiError::not_found("no such endpoint: see /api/v1/openapi.json") })
+    let mut r = Router::new();
+    for route in routes::ROUTES {
+        let gate = access::Gate {
+            app: app.clone(),
+            route,
+        };
+        r = r.route(
+            route.path,
+            (route.handler)().route_layer(middleware::from_fn_with_state(gate, access::gate)),
+        );
+    }
+    r.fallback(|| async { ApiError::not_found("no such endpoint: see /api/v1/openapi.json") })
         .layer(middleware::from_fn_with_state(
             app.clone(),
             headers_and_counts,
@@ -80,21 +97,27 @@ async fn headers_and_counts(State(app): State<App>, req: Request, next: Next) ->
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains: new alerts are refused
-/// with 503, requests in flight finish, and a final audit checkpoint is signed.
+/// with 503, requests in flight finish, the last refusals are written and a final audit
+/// checkpoint is signed.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let background = app.spawn_background();
     let drain = app.clone();
-    axum::serve(listener, router(app.clone()))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            drain.0.draining.store(true, Ordering::SeqCst);
-        })
-        .await?;
+    let conn = app.0.limits.conn.clone();
+    listen::serve_with(listener, router(app.clone()), conn, async move {
+        shutdown.await;
+        drain.0.draining.store(true, Ordering::SeqCst);
+    })
+    .await?;
+    background.abort();
+    app.flush()
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     let size = app
-        .write(|core| Ok(core.audit.checkpoint()?.size))
+        .write(|w| Ok(w.ledger.checkpoint()?.size))
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     eprintln!("serve: stopped; audit checkpoint signed at size {size}");

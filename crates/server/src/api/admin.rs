@@ -1,42 +1,29 @@
-//! Policy, model and token administration. Changing the policy or the model needs `admin`;
-//! managing tokens needs `lead` (for viewers, analysts and forwarders) or `admin`.
+//! Policy and model administration: reading needs `read`; changing needs `admin`. Every change
+//! is validated before the writer is taken, audited, then put in force; a refused change
+//! leaves the old one in force.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use arbiter_store::Tokens;
-use axum::Json;
+use arbiter_core::ModelId;
+use arbiter_model::Model;
+use arbiter_policy::Policy;
+use arbiter_triage::Scorer;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::App;
-use crate::auth::{Permission, Role, new_token, token_hash};
+use crate::access::Caller;
+use crate::app::{App, PolicyInForce};
 use crate::error::ApiError;
 
-fn bad_json(e: JsonRejection) -> ApiError {
-    ApiError::new(
-        e.status(),
-        "bad_request",
-        format!("bad body: {}", e.body_text()),
-    )
-}
-
 /// `GET /api/v1/policy`: the policy in force, as text, with its hash.
-pub async fn get_policy(
-    State(app): State<App>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    app.require(&headers, Permission::Read, "read the policy", vec![])
-        .await?;
-    app.write(|core| {
-        let text = core.policy_text.clone();
-        Ok(Json(
-            json!({"sha256": arbiter_triage::sha256_hex(text.as_bytes()), "text": text}),
-        ))
-    })
-    .await
+pub async fn get_policy(State(app): State<App>) -> Result<Json<Value>, ApiError> {
+    let p = app.policy();
+    Ok(Json(json!({"sha256": p.sha256, "text": p.text})))
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,37 +34,55 @@ pub struct PolicyBody {
 }
 
 /// `PUT /api/v1/policy`: validates the new policy and its embedded tests, audits the change,
-/// then puts it in force. A policy that fails is refused and the old one stays.
+/// then puts it in force.
 pub async fn put_policy(
     State(app): State<App>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     body: Result<Json<PolicyBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = app
-        .require(
-            &headers,
-            Permission::Admin,
-            "change the policy",
-            vec!["policy".into()],
-        )
-        .await?;
-    let Json(body) = body.map_err(bad_json)?;
+    let Json(body) = body.map_err(super::bad_json)?;
+    let policy = Policy::from_yaml(&body.text, "policy (uploaded)")
+        .map_err(|e| ApiError::unprocessable(format!("the policy was not changed: {e}")))?;
+    let report = arbiter_policy::run_tests(&policy);
+    if !report.passed() {
+        let failing: Vec<String> = report
+            .cases
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| format!("{}: got {}", c.name, c.got_tier))
+            .collect();
+        return Err(ApiError::unprocessable(format!(
+            "the policy was not changed: {} of its embedded tests fail",
+            failing.len()
+        ))
+        .with_detail(json!(failing)));
+    }
+    let policy = Arc::new(policy);
+    let sha256 = arbiter_triage::sha256_hex(body.text.as_bytes());
     let actor = caller.actor();
+    let (app2, sha2) = (app.clone(), sha256.clone());
     let index = app
-        .write(move |core| core.change_policy(&body.text, &actor))
+        .write(move |w| {
+            let index = w
+                .ledger
+                .record_policy(&body.text, &sha2, "policy (uploaded)", &actor)?;
+            let model = app2.model();
+            w.guards.set_policy(policy.clone(), &model);
+            *app2.0.policy.write().expect("policy lock") = Arc::new(PolicyInForce {
+                policy,
+                text: body.text,
+                sha256: sha2,
+            });
+            Ok(index)
+        })
         .await?;
     Ok(Json(
-        json!({"audit_index": index, "status": "policy in force"}),
+        json!({"audit_index": index, "sha256": sha256, "status": "policy in force"}),
     ))
 }
 
 /// `GET /api/v1/model`: the bundle in force.
-pub async fn get_model(
-    State(app): State<App>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    app.require(&headers, Permission::Read, "read the model", vec![])
-        .await?;
+pub async fn get_model(State(app): State<App>) -> Result<Json<Value>, ApiError> {
     let m = app.model();
     Ok(Json(json!({
         "bundle": m.id, "schema": m.schema.id(), "synthetic": m.spec.synthetic,
@@ -85,174 +90,118 @@ pub async fn get_model(
     })))
 }
 
+/// `GET /api/v1/models`: the registry.
+pub async fn list_models(State(app): State<App>) -> Result<Json<Value>, ApiError> {
+    let rows = app.read(|s, _| Ok(s.models()?)).await?;
+    Ok(Json(json!({"models": rows})))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ModelBody {
+pub struct RegisterBody {
     /// A bundle directory on the server's file system.
     pub path: PathBuf,
 }
 
-/// `PUT /api/v1/model`: loads a bundle from the server's disk, audits the change, then uses
-/// it for every later alert.
-pub async fn put_model(
-    State(app): State<App>,
-    headers: HeaderMap,
-    body: Result<Json<ModelBody>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let caller = app
-        .require(
-            &headers,
-            Permission::Admin,
-            "change the model",
-            vec!["model".into()],
-        )
-        .await?;
-    let Json(body) = body.map_err(bad_json)?;
-    let actor = caller.actor();
-    let app2 = app.clone();
-    let index = app
-        .write(move |core| {
-            let index = core.change_model(&body.path, &actor)?;
-            *app2.0.model.write().expect("model lock") = core.engine.model;
-            Ok(index)
+/// Loads and verifies a bundle off the async threads.
+async fn load(path: PathBuf) -> Result<Arc<Model>, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        Model::load(&path).map(Arc::new).map_err(|e| {
+            ApiError::unprocessable(format!(
+                "the model was not changed: cannot load {}: {e}",
+                path.display()
+            ))
         })
-        .await?;
-    Ok(Json(
-        json!({"audit_index": index, "bundle": app.model().id}),
-    ))
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the loading task failed: {e}")))?
 }
 
-/// `GET /api/v1/tokens`: names, roles and dates; never the secrets.
-pub async fn list_tokens(
+/// `POST /api/v1/models`: verifies a bundle on the server's disk against its content hash and
+/// records it in the registry (state `registered`); `PUT /api/v1/model` then puts it in force.
+pub async fn register_model(
     State(app): State<App>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    app.require(&headers, Permission::ManageTokens, "list tokens", vec![])
+    Extension(caller): Extension<Caller>,
+    body: Result<Json<RegisterBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(body) = body.map_err(super::bad_json)?;
+    let model = load(body.path.clone()).await?;
+    let id = ModelId::new(&model.id).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let path = std::fs::canonicalize(&body.path).unwrap_or(body.path);
+    let actor = caller.actor();
+    let (id2, schema) = (id.clone(), model.schema.id());
+    let index = app
+        .write(move |w| {
+            if w.ledger.store().model(&id2)?.is_some() {
+                return Err(ApiError::conflict(format!(
+                    "model {id2} is already registered"
+                )));
+            }
+            Ok(w.ledger
+                .register_model(&id2, &path.display().to_string(), &schema, &actor)?)
+        })
         .await?;
-    let rows = app.read(|s| Ok(s.tokens()?)).await?;
-    Ok(Json(json!(rows)))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "state": "registered", "audit_index": index})),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TokenBody {
-    pub name: String,
-    pub role: String,
+pub struct ModelBody {
+    /// A registered model's id.
+    pub id: String,
 }
 
-/// `POST /api/v1/tokens`: a new token, shown once in the answer.
-pub async fn create_token(
+/// `PUT /api/v1/model`: puts a registered model in force. Its bundle is loaded from the
+/// registry's path and must still have the registered id; the change is audited, then every
+/// later alert uses it. The model before is retired and freed once no request holds it.
+pub async fn put_model(
     State(app): State<App>,
-    headers: HeaderMap,
-    body: Result<Json<TokenBody>, JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let caller = app
-        .require(&headers, Permission::ManageTokens, "create a token", vec![])
-        .await?;
-    let Json(body) = body.map_err(bad_json)?;
-    let role: Role = body.role.parse().map_err(ApiError::unprocessable)?;
-    let name = crate::auth::token_name(&body.name)
-        .map_err(ApiError::unprocessable)?
-        .to_string();
-    if !caller.role.may_grant(role) {
-        let msg = format!(
-            "{} (role {}) may not create {role} tokens",
-            caller.name, caller.role
-        );
-        app.deny(caller.actor(), vec![format!("token:{name}")], msg.clone())
-            .await;
-        return Err(ApiError::forbidden(msg));
-    }
-    let token = new_token();
-    let hash = token_hash(&token);
-    let actor = caller.actor();
-    let (id, index) = issue(&app, name.clone(), role, hash, actor).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            json!({"id": id, "name": name, "role": role, "token": token, "audit_index": index,
-                    "note": "the token is shown once; only its hash is stored"}),
-        ),
-    ))
-}
-
-/// Audits, then stores a new token's hash.
-pub async fn issue(
-    app: &App,
-    name: String,
-    role: Role,
-    hash: String,
-    actor: String,
-) -> Result<(i64, u64), ApiError> {
-    app.write(move |core| {
-        let index = core.audit(crate::auth::token_created(&actor, &name, role, &hash))?;
-        let id = core.store.create_token(
-            &name,
-            role.as_str(),
-            &hash,
-            &chrono::Utc::now().to_rfc3339(),
-        )?;
-        Ok((id, index))
-    })
-    .await
-}
-
-/// `DELETE /api/v1/tokens/{id}`: revokes a token at once.
-pub async fn revoke_token(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Json<ModelBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = app
-        .require(
-            &headers,
-            Permission::ManageTokens,
-            "revoke a token",
-            vec![format!("token:{raw}")],
-        )
-        .await?;
-    let id = super::path_id("token id", &raw)?;
-    let target = app
-        .read(move |s| Ok(s.tokens()?.into_iter().find(|t| t.id == id)))
+    let Json(body) = body.map_err(super::bad_json)?;
+    let id = ModelId::new(&body.id).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let id2 = id.clone();
+    let row = app
+        .read(move |s, _| Ok(s.model(&id2)?))
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no token with id {id}")))?;
-    let target_role: Role = target.role.parse().map_err(ApiError::internal)?;
-    if !caller.role.may_grant(target_role) {
-        let msg = format!(
-            "{} (role {}) may not revoke {target_role} tokens",
-            caller.name, caller.role
-        );
-        app.deny(
-            caller.actor(),
-            vec![format!("token:{}", target.name)],
-            msg.clone(),
-        )
-        .await;
-        return Err(ApiError::forbidden(msg));
-    }
-    let actor = caller.actor();
-    let name = target.name.clone();
-    let (revoked, index) = app
-        .write(move |core| {
-            let index = core.audit(arbiter_audit::Entry {
-                time: chrono::Utc::now(),
-                kind: arbiter_audit::EntryKind::Decision,
-                actor: actor.clone(),
-                entities: vec![format!("token:{name}")],
-                summary: format!("{actor} revoked token {name} (role {target_role})"),
-                body: json!({"revoke_token": id}),
-            })?;
-            Ok((
-                core.store
-                    .revoke_token(id, &chrono::Utc::now().to_rfc3339())?,
-                index,
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no registered model {id}: register it first with POST /api/v1/models"
             ))
-        })
-        .await?;
-    if !revoked {
+        })?;
+    let model = load(PathBuf::from(&row.path)).await?;
+    if model.id != id.as_str() {
         return Err(ApiError::conflict(format!(
-            "token {id} was already revoked"
+            "the bundle at {} is now {}, not the registered {id}: register it again",
+            row.path, model.id
         )));
     }
-    Ok(Json(json!({"revoked": id, "audit_index": index})))
+    let cases = app.0.cases.clone();
+    let m2 = model.clone();
+    let scorer = tokio::task::spawn_blocking(move || {
+        let cases = cases
+            .as_deref()
+            .map(|p| arbiter_triage::load_cases(&m2, p))
+            .transpose()?;
+        Scorer::new(m2, cases, None)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the loading task failed: {e}")))??;
+    let actor = caller.actor();
+    let app2 = app.clone();
+    let index = app
+        .write(move |w| {
+            let index = w.ledger.activate_model(&id, &actor)?;
+            w.guards.set_model(&model);
+            *app2.0.scorer.write().expect("scorer lock") = Arc::new(scorer);
+            Ok(index)
+        })
+        .await?;
+    Ok(Json(
+        json!({"audit_index": index, "bundle": app.model().id, "status": "model in force"}),
+    ))
 }

@@ -1,48 +1,45 @@
-//! The audit log over HTTP: the latest signed checkpoint, inclusion and consistency proofs,
-//! and single entries, so a third party can check what Arbiter recorded.
+//! The audit log over HTTP, read without the writer: the latest signed checkpoint, inclusion
+//! and consistency proofs, single entries and paged entity queries whose results can be
+//! proven against a signed checkpoint.
 
+use arbiter_audit::{AuditReader, Checkpoint};
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::auth::Permission;
 use crate::error::ApiError;
 
+/// Most entries per query page with proofs (each proof reads the tree's leaves).
+pub const MAX_PROVEN_PAGE: usize = 25;
+
 fn index_of(raw: &str) -> Result<u64, ApiError> {
-    raw.parse::<u64>()
-        .map_err(|_| ApiError::bad_request(format!("audit index must be a number, got {raw:?}")))
+    raw.parse::<u64>().map_err(|_| {
+        ApiError::bad_request(format!(
+            "audit index must be a number, got {:?}",
+            arbiter_ledger::capped(raw, 40)
+        ))
+    })
 }
 
-fn out_of_range(e: arbiter_audit::AuditError) -> ApiError {
-    match e {
-        arbiter_audit::AuditError::OutOfRange { .. } => ApiError::not_found(e.to_string()),
-        other => ApiError::internal(other.to_string()),
-    }
+fn checkpoint_json(cp: &Checkpoint) -> Value {
+    json!({"size": cp.size, "root": hex::encode(cp.root), "time": cp.time.to_rfc3339(),
+           "text": cp.to_text()})
 }
 
-/// `GET /api/v1/audit/checkpoint`: a fresh signed checkpoint of the whole log.
-pub async fn checkpoint(
-    State(app): State<App>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    app.require(
-        &headers,
-        Permission::Read,
-        "read the audit checkpoint",
-        vec![],
-    )
-    .await?;
-    app.write(|core| {
-        let cp = core.audit.checkpoint()?;
+/// `GET /api/v1/audit/checkpoint`: the latest signed checkpoint, the log's size and how many
+/// entries no checkpoint covers yet (one is signed every second while entries arrive).
+pub async fn checkpoint(State(app): State<App>) -> Result<Json<Value>, ApiError> {
+    app.read(|_, audit| {
+        let cp = audit.latest_checkpoint()?;
+        let len = audit.len();
         Ok(Json(json!({
-            "size": cp.size,
-            "root": hex::encode(cp.root),
-            "time": cp.time.to_rfc3339(),
-            "public_key": core.audit.public_key_hex(),
-            "text": cp.to_text(),
+            "log_size": len,
+            "checkpoint": cp.as_ref().map(checkpoint_json),
+            "uncovered": len - cp.as_ref().map_or(0, |c| c.size.min(len)),
+            "public_key": audit.public_key_hex(),
         })))
     })
     .await
@@ -54,26 +51,35 @@ pub struct SizeQuery {
     pub size: Option<u64>,
 }
 
-/// `GET /api/v1/audit/proof/{index}?size=N`: an RFC 9162 inclusion proof of entry `index` in
-/// the tree of `size` entries (default: the whole log), with the entry itself.
+/// The tree size proofs use by default: the latest signed checkpoint's when it covers
+/// `index`, so the proof can be checked against a signature; else the whole log.
+fn default_size(audit: &AuditReader, index: u64) -> Result<(u64, Option<Checkpoint>), ApiError> {
+    let cp = audit.latest_checkpoint()?;
+    Ok(match cp {
+        Some(c) if index < c.size && c.size <= audit.len() => (c.size, Some(c)),
+        _ => (audit.len(), None),
+    })
+}
+
+/// `GET /api/v1/audit/proof/{index}?size=N`: an RFC 9162 inclusion proof of entry `index`.
 pub async fn proof(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(raw): Path<String>,
-    q: Result<Query<SizeQuery>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<SizeQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    app.require(&headers, Permission::Read, "read an audit proof", vec![])
-        .await?;
     let index = index_of(&raw)?;
-    let Query(q) =
-        q.map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))?;
-    app.write(move |core| {
-        let size = q.size.unwrap_or(core.audit.len());
-        let proof = core.audit.prove(index, size).map_err(out_of_range)?;
-        let entry = core.audit.entry(index).map_err(out_of_range)?;
-        Ok(Json(
-            json!({"proof": proof, "verified": proof.verify(), "entry": entry}),
-        ))
+    let Query(q) = q.map_err(super::bad_query)?;
+    app.read(move |_, audit| {
+        let (size, cp) = match q.size {
+            Some(s) => (s, None),
+            None => default_size(audit, index)?,
+        };
+        let proof = audit.prove(index, size)?;
+        let entry = audit.entry(index)?;
+        Ok(Json(json!({
+            "proof": proof, "verified": proof.verify(), "entry": entry,
+            "checkpoint": cp.as_ref().map(checkpoint_json),
+        })))
     })
     .await
 }
@@ -89,20 +95,16 @@ pub struct ConsistencyQuery {
 /// the log of `old` entries without rewriting it.
 pub async fn consistency(
     State(app): State<App>,
-    headers: HeaderMap,
-    q: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<ConsistencyQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    app.require(&headers, Permission::Read, "read an audit proof", vec![])
-        .await?;
-    let Query(q) =
-        q.map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))?;
-    app.write(move |core| {
-        let new = q.new.unwrap_or(core.audit.len());
-        let path = core.audit.consistency(q.old, new).map_err(out_of_range)?;
+    let Query(q) = q.map_err(super::bad_query)?;
+    app.read(move |_, audit| {
+        let new = q.new.unwrap_or(audit.len());
+        let path = audit.consistency(q.old, new)?;
         Ok(Json(json!({
             "old": q.old, "new": new,
-            "old_root": hex::encode(core.audit.root_at(q.old).map_err(out_of_range)?),
-            "new_root": hex::encode(core.audit.root_at(new).map_err(out_of_range)?),
+            "old_root": hex::encode(audit.root_at(q.old)?),
+            "new_root": hex::encode(audit.root_at(new)?),
             "path": path.iter().map(hex::encode).collect::<Vec<_>>(),
         })))
     })
@@ -112,17 +114,11 @@ pub async fn consistency(
 /// `GET /api/v1/audit/entries/{index}`: one entry as recorded.
 pub async fn entry(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    app.require(&headers, Permission::Read, "read an audit entry", vec![])
-        .await?;
     let index = index_of(&raw)?;
-    app.write(move |core| {
-        let e = core.audit.entry(index).map_err(out_of_range)?;
-        Ok(Json(json!({"index": index, "entry": e})))
-    })
-    .await
+    app.read(move |_, audit| Ok(Json(json!({"index": index, "entry": audit.entry(index)?}))))
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,19 +127,26 @@ pub struct QueryParams {
     pub entity: String,
     /// RFC 3339 time; entries before it are left out.
     pub since: Option<String>,
+    /// The cursor of the previous page (`next`).
+    pub after: Option<u64>,
+    /// Entries per page: default 100, at most 1000 (25 with `prove`).
+    pub limit: Option<usize>,
+    /// Attach an inclusion proof of each entry against the latest signed checkpoint.
+    #[serde(default)]
+    pub prove: bool,
 }
 
-/// `GET /api/v1/audit/query?entity=E&since=T`: what was recorded about an entity, from the
-/// log's index ("did the AI see this and dismiss it, and on what evidence?").
+/// `GET /api/v1/audit/query?entity=E`: what was recorded about an entity, a page at a time.
 pub async fn query(
     State(app): State<App>,
-    headers: HeaderMap,
-    q: Result<Query<QueryParams>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<QueryParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    app.require(&headers, Permission::Read, "query the audit log", vec![])
-        .await?;
-    let Query(q) =
-        q.map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))?;
+    let Query(q) = q.map_err(super::bad_query)?;
+    if q.entity.is_empty() || q.entity.len() > 256 {
+        return Err(ApiError::bad_request(
+            "entity must be 1 to 256 bytes (alert:source/id, host:…, user:…, person:…)",
+        ));
+    }
     let since = q
         .since
         .as_deref()
@@ -151,17 +154,42 @@ pub async fn query(
             chrono::DateTime::parse_from_rfc3339(t)
                 .map(|t| t.with_timezone(&chrono::Utc))
                 .map_err(|e| {
-                    ApiError::bad_request(format!("since {t:?} is not an RFC 3339 time: {e}"))
+                    ApiError::bad_request(format!(
+                        "since {:?} is not an RFC 3339 time: {e}",
+                        arbiter_ledger::capped(t, 40)
+                    ))
                 })
         })
         .transpose()?;
-    app.write(move |core| {
-        let hits = core.audit.query(&q.entity, since)?;
-        let entries: Vec<Value> = hits
-            .into_iter()
-            .map(|(index, e)| json!({"index": index, "entry": e}))
-            .collect();
-        Ok(Json(json!({"entity": q.entity, "entries": entries})))
+    let cap = if q.prove {
+        MAX_PROVEN_PAGE
+    } else {
+        arbiter_audit::MAX_PAGE_ENTRIES
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, cap);
+    app.read(move |_, audit| {
+        let page = audit.query_page(&q.entity, since, q.after, limit)?;
+        let cp = if q.prove {
+            audit.latest_checkpoint()?
+        } else {
+            None
+        };
+        let mut entries = Vec::with_capacity(page.entries.len());
+        for (index, e) in page.entries {
+            let mut item = json!({"index": index, "entry": e});
+            if q.prove {
+                item["proof"] = match &cp {
+                    Some(c) if index < c.size => json!(audit.prove(index, c.size)?),
+                    // Not yet under a signed checkpoint: provable after the next one (≤ 1 s).
+                    _ => Value::Null,
+                };
+            }
+            entries.push(item);
+        }
+        Ok(Json(json!({
+            "entity": q.entity, "entries": entries, "next": page.next,
+            "checkpoint": cp.as_ref().map(checkpoint_json),
+        })))
     })
     .await
 }

@@ -1,23 +1,30 @@
 //! `POST /api/v1/alerts`: one alert (a JSON object), several (a JSON array) or a batch
 //! (NDJSON, `application/x-ndjson`). Fields are read with the model's schema, by each
-//! field's `path` or name. Bad lines are reported one by one, naming line, field and value;
-//! the good ones are triaged (or, with `?on_error=fail`, nothing is). When more alerts are
-//! waiting than the queue holds, the answer is `429` with `Retry-After`: never a silent drop.
+//! field's `path` or name; duplicate keys are refused. Bad lines are reported one by one,
+//! naming line, field and value; the good ones are triaged (or, with `?on_error=fail`, nothing
+//! is). When more alerts wait than the queue holds, the answer is `429` with `Retry-After`.
+//!
+//! Identity: an alert is `source/id`, where `source` is `?source=` (default the schema's
+//! name) and `id` the schema's first identifier field. Without one, a client's
+//! `Idempotency-Key` header gives `idem:<key>#<line>`; without that, a digest of the alert's
+//! values (`sha256:<digest>#<n>`, n counting identical alerts in the request). Either way a
+//! retried request stores nothing twice; without an id or an Idempotency-Key, identical
+//! alerts sent in separate requests count as one.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use arbiter_ingest::RowError;
-use arbiter_triage::{Incoming, Triaged};
-use axum::Json;
+use arbiter_triage::{Incoming, KeyMaker, Summary, Triaged};
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
+use crate::access::Caller;
 use crate::app::App;
-use crate::auth::Permission;
 use crate::error::ApiError;
 
 #[derive(Debug, Deserialize)]
@@ -26,6 +33,8 @@ pub struct IngestQuery {
     /// `skip` (default): triage the good lines, report the bad; `fail`: accept nothing when
     /// any line is bad.
     pub on_error: Option<String>,
+    /// The source that raised these alerts (default: the schema's name).
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -37,18 +46,10 @@ pub struct IngestReport {
     /// Lines refused, each naming line, field, value and problem.
     pub rejected: Vec<RowError>,
     /// One entry per accepted line, in order.
-    pub alerts: Vec<IngestedAlert>,
+    pub alerts: Vec<Triaged>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct IngestedAlert {
-    /// Store id: `GET /api/v1/alerts/{id}`.
-    pub id: Option<i64>,
-    #[serde(flatten)]
-    pub triaged: Triaged,
-}
-
-/// Turns the body into NDJSON bytes, whatever JSON form it came in.
+/// Turns the body into NDJSON bytes, whatever JSON form it came in; duplicate keys refused.
 fn to_ndjson(headers: &HeaderMap, body: Bytes) -> Result<Vec<u8>, ApiError> {
     let ctype = headers
         .get(header::CONTENT_TYPE)
@@ -62,7 +63,7 @@ fn to_ndjson(headers: &HeaderMap, body: Bytes) -> Result<Vec<u8>, ApiError> {
     match ctype.as_str() {
         "application/x-ndjson" | "application/ndjson" | "application/jsonl" => Ok(body.to_vec()),
         "application/json" => {
-            let v: serde_json::Value = serde_json::from_slice(&body)
+            let v = arbiter_ingest::from_slice_strict(&body)
                 .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
             let items = match v {
                 serde_json::Value::Array(items) => items,
@@ -91,7 +92,8 @@ fn to_ndjson(headers: &HeaderMap, body: Bytes) -> Result<Vec<u8>, ApiError> {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             format!(
-                "Content-Type {other:?} is not accepted: send application/json or application/x-ndjson"
+                "Content-Type {:?} is not accepted: send application/json or application/x-ndjson",
+                arbiter_ledger::capped(other, 60)
             ),
         )),
     }
@@ -118,34 +120,42 @@ impl Drop for Reservation<'_> {
 
 pub async fn ingest(
     State(app): State<App>,
+    Extension(_caller): Extension<Caller>,
     headers: HeaderMap,
-    query: Result<Query<IngestQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<IngestQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestReport>, ApiError> {
     let received = Instant::now();
-    app.require(
-        &headers,
-        Permission::Ingest,
-        "ingest alerts",
-        vec!["endpoint:ingest".into()],
-    )
-    .await?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request(format!("bad query string: {e}")))?;
+    let Query(q) = query.map_err(super::bad_query)?;
     let fail_fast = match q.on_error.as_deref() {
         None | Some("skip") => false,
         Some("fail") => true,
         Some(other) => {
             return Err(ApiError::bad_request(format!(
-                "on_error must be skip or fail, got {other:?}"
+                "on_error must be skip or fail, got {:?}",
+                arbiter_ledger::capped(other, 40)
             )));
         }
     };
     if app.0.draining.load(Ordering::SeqCst) {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        return Err(ApiError::unavailable(
             "shutting_down",
             "the server is shutting down and accepts no new alerts; retry against its successor",
         ));
+    }
+    let model = app.model();
+    let mut keys = KeyMaker::new(
+        q.source.as_deref().unwrap_or(&model.schema.name),
+        &model.schema,
+    )
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if let Some(v) = headers.get("idempotency-key") {
+        let v = v
+            .to_str()
+            .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?;
+        keys = keys
+            .with_idempotency_key(v)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
     }
     let body = body.map_err(|e| {
         ApiError::new(
@@ -166,9 +176,8 @@ pub async fn ingest(
     let seq = app.0.batch_seq.fetch_add(1, Ordering::SeqCst);
     let file = format!(
         "http-{}-{seq}",
-        chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+        app.0.clock.now().format("%Y%m%dT%H%M%S%.3fZ")
     );
-    let model = app.model();
     let parsed = arbiter_ingest::parse_ndjson(&model.schema, &file, ndjson);
     if parsed.len() > app.0.limits.max_batch {
         return Err(ApiError::new(
@@ -181,11 +190,20 @@ pub async fn ingest(
             ),
         ));
     }
-    let mut records = Vec::new();
+    let mut batch = Vec::new();
     let mut rejected = Vec::new();
     for r in parsed {
         match r {
-            Ok(rec) => records.push(rec),
+            Ok(record) => match keys.key(&record) {
+                Ok(key) => batch.push(Incoming { record, key }),
+                Err(e) => rejected.push(RowError {
+                    file: file.clone(),
+                    line: record.line,
+                    field: None,
+                    value: None,
+                    problem: e.to_string(),
+                }),
+            },
             Err(e) => rejected.push(e),
         }
     }
@@ -193,14 +211,14 @@ pub async fn ingest(
         .metrics
         .rejected_lines
         .fetch_add(rejected.len() as u64, Ordering::Relaxed);
-    if records.is_empty() || (fail_fast && !rejected.is_empty()) {
-        let msg = if records.is_empty() && rejected.is_empty() {
+    if batch.is_empty() || (fail_fast && !rejected.is_empty()) {
+        let msg = if batch.is_empty() && rejected.is_empty() {
             "the body holds no alerts".to_string()
         } else {
             format!(
                 "{} of {} lines refused; nothing was accepted. first: {}",
                 rejected.len(),
-                rejected.len() + records.len(),
+                rejected.len() + batch.len(),
                 rejected[0]
             )
         };
@@ -208,7 +226,7 @@ pub async fn ingest(
     }
 
     // Backpressure: reserve queue places or refuse the whole request, loudly.
-    let n = records.len();
+    let n = batch.len();
     let before = app.0.pending.fetch_add(n, Ordering::SeqCst);
     let reservation = Reservation(&app.0.pending, n);
     if before + n > app.0.limits.queue_capacity {
@@ -227,62 +245,17 @@ pub async fn ingest(
         return Err(e);
     }
 
-    let batch: Vec<Incoming> = records
-        .into_iter()
-        .map(|record| {
-            let key = if record.ids.is_empty() {
-                format!("{file}:{}", record.line)
-            } else {
-                format!("api:{}", arbiter_explain::package::alert_id(&record, &file))
-            };
-            Incoming { record, key }
-        })
-        .collect();
-    // The writer takes the batch in chunks, so an analyst's click queued behind a big batch
-    // waits for one chunk, not the whole request.
-    let chunk = app.0.limits.write_chunk.max(1);
-    let mut done: Vec<IngestedAlert> = Vec::with_capacity(n);
-    let mut batch = batch;
-    while !batch.is_empty() {
-        let rest = batch.split_off(chunk.min(batch.len()));
-        let part = std::mem::replace(&mut batch, rest);
-        let file2 = file.clone();
-        let written = app
-            .write(move |core| {
-                let triaged = core.triage(part, &file2)?;
-                triaged
-                    .into_iter()
-                    .map(|t| {
-                        let id = arbiter_store::Store::alert_id_for_key(&core.store, &t.key)?;
-                        Ok(IngestedAlert { id, triaged: t })
-                    })
-                    .collect::<Result<Vec<_>, ApiError>>()
-            })
-            .await;
-        match written {
-            Ok(v) => done.extend(v),
-            Err(mut e) if !done.is_empty() => {
-                e.message = format!(
-                    "{} (the first {} alerts of this request were triaged and stored before \
-                     this failure; alerts with ids can be resubmitted safely)",
-                    e.message,
-                    done.len()
-                );
-                return Err(e);
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let done = triage_chunks(&app, batch, file).await?;
     drop(reservation);
 
     let m = &app.0.metrics;
-    let accepted = done.iter().filter(|a| a.triaged.new).count();
+    let accepted = done.iter().filter(|a| a.new).count();
     m.ingested.fetch_add(accepted as u64, Ordering::Relaxed);
     m.duplicates
         .fetch_add((done.len() - accepted) as u64, Ordering::Relaxed);
     for a in &done {
-        if let Some(t) = &a.triaged.tier {
-            m.count("arbiter_decisions_total", t);
+        if let Some(t) = a.tier {
+            m.count("arbiter_decisions_total", t.as_str());
         }
     }
     m.ingest_latency(received.elapsed().as_secs_f64());
@@ -292,4 +265,71 @@ pub async fn ingest(
         rejected,
         alerts: done,
     }))
+}
+
+/// Triages `batch` a chunk at a time: each chunk is scored and explained without the writer,
+/// then decided and recorded in one short turn of it, so a decision queued meanwhile waits
+/// for one chunk's turn, never for scoring.
+async fn triage_chunks(
+    app: &App,
+    mut batch: Vec<Incoming>,
+    file: String,
+) -> Result<Vec<Triaged>, ApiError> {
+    let chunk = app.0.limits.write_chunk.max(1);
+    let scorer = app.scorer();
+    let mut done: Vec<Triaged> = Vec::with_capacity(batch.len());
+    while !batch.is_empty() {
+        let rest = batch.split_off(chunk.min(batch.len()));
+        let part = std::mem::replace(&mut batch, rest);
+        let step = async {
+            let prepared = app
+                .read(move |s, _| Ok(arbiter_triage::prepare(part, s)?))
+                .await?;
+            let (scorer2, file2, clock, deadline) = (
+                scorer.clone(),
+                file.clone(),
+                app.0.clock.clone(),
+                app.0.deadline,
+            );
+            let (prepared, scored) = tokio::task::spawn_blocking(move || {
+                let scored = scorer2.score(&prepared.records(), &file2, deadline, clock.as_ref());
+                (prepared, scored)
+            })
+            .await
+            .map_err(|e| ApiError::internal(format!("the scoring task failed: {e}")))?;
+            let (scorer3, file3, app3) = (scorer.clone(), file.clone(), app.clone());
+            app.write(move |w| {
+                let mut sum = Summary::default();
+                let out = arbiter_triage::record(
+                    prepared,
+                    scored,
+                    &scorer3,
+                    &mut w.guards,
+                    &mut w.ledger,
+                    &file3,
+                    &mut sum,
+                )?;
+                let now = w.ledger.clock().now_ms();
+                app3.0
+                    .breaker_open
+                    .store(w.guards.breaker_open(now), Ordering::Relaxed);
+                Ok(out)
+            })
+            .await
+        };
+        match step.await {
+            Ok(v) => done.extend(v),
+            Err(mut e) if !done.is_empty() => {
+                e.message = format!(
+                    "{} (the first {} alerts of this request were triaged and stored before \
+                     this failure; resubmitting the request stores nothing twice)",
+                    e.message,
+                    done.len()
+                );
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
 }

@@ -1,15 +1,16 @@
 //! The queue, one alert, and the reason codes analysts pick from.
 
-use arbiter_store::{QueueFilter, Store};
+use arbiter_core::{AlertState, Flag, Tier};
+use arbiter_store::QueueFilter;
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
+use super::types::{AlertDetailJson, AlertJson, DecisionJson, FeedbackJson};
 use crate::app::App;
-use crate::auth::Permission;
+use crate::detail;
 use crate::error::ApiError;
-use crate::views::{AlertDetail, alert_detail};
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,44 +24,32 @@ pub struct QueueQuery {
     pub limit: Option<usize>,
 }
 
-const TIERS: [&str; 4] = ["auto", "approve", "analyst", "abstain"];
-const FLAGS: [&str; 5] = [
-    "out_of_distribution",
-    "missing_telemetry",
-    "conflicting_signals",
-    "low_confidence",
-    "unstable_explanation",
-];
-
 impl QueueQuery {
     /// Checks the filter values, naming any that cannot match anything.
     pub fn filter(&self) -> Result<QueueFilter, ApiError> {
-        let empty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
-        let tier = empty(&self.tier);
-        if let Some(t) = &tier
-            && !TIERS.contains(&t.as_str())
-        {
-            return Err(ApiError::bad_request(format!(
-                "unknown tier {t:?}: expected one of {}",
-                TIERS.join(", ")
-            )));
-        }
-        let flag = empty(&self.flag);
-        if let Some(f) = &flag
-            && !FLAGS.contains(&f.as_str())
-        {
-            return Err(ApiError::bad_request(format!(
-                "unknown flag {f:?}: expected one of {}",
-                FLAGS.join(", ")
-            )));
+        fn word<T: std::str::FromStr<Err = arbiter_core::VocabError>>(
+            s: &Option<String>,
+        ) -> Result<Option<T>, ApiError> {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse::<T>()
+                        .map_err(|e| ApiError::bad_request(e.to_string()))
+                })
+                .transpose()
         }
         Ok(QueueFilter {
-            tier,
-            state: empty(&self.state),
-            category: empty(&self.category),
-            flag,
+            tier: word::<Tier>(&self.tier)?,
+            state: word::<AlertState>(&self.state)?,
+            category: self
+                .category
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| arbiter_ledger::capped(&s, 128)),
+            flag: word::<Flag>(&self.flag)?,
             new_pattern: self.new_pattern,
-            limit: self.limit.unwrap_or(200).min(5_000),
+            limit: self.limit.unwrap_or(200).clamp(1, 5_000),
         })
     }
 }
@@ -68,61 +57,52 @@ impl QueueQuery {
 #[derive(Debug, Serialize)]
 pub struct QueueResponse {
     pub filter: QueueFilter,
-    pub alerts: Vec<arbiter_store::AlertRow>,
-}
-
-fn bad_query(e: axum::extract::rejection::QueryRejection) -> ApiError {
-    ApiError::bad_request(format!("bad query string: {}", e.body_text()))
+    pub alerts: Vec<AlertJson>,
 }
 
 /// `GET /api/v1/queue`: alerts awaiting a human (or in `state`), riskiest and most uncertain
 /// first.
 pub async fn queue(
     State(app): State<App>,
-    headers: HeaderMap,
-    q: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<QueueQuery>, QueryRejection>,
 ) -> Result<Json<QueueResponse>, ApiError> {
-    app.require(&headers, Permission::Read, "read the queue", vec![])
-        .await?;
-    let Query(q) = q.map_err(bad_query)?;
+    let Query(q) = q.map_err(super::bad_query)?;
     let filter = q.filter()?;
     let f = filter.clone();
-    let alerts = app.read(move |s| Ok(s.queue(&f)?)).await?;
-    Ok(Json(QueueResponse { filter, alerts }))
+    let rows = app.read(move |s, _| Ok(s.queue(&f)?)).await?;
+    Ok(Json(QueueResponse {
+        filter,
+        alerts: rows.iter().map(AlertJson::from).collect(),
+    }))
 }
 
 /// `GET /api/v1/alerts/{id}`: the alert, its evidence package, decisions, feedback and the
 /// audit timeline.
 pub async fn alert(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(raw): Path<String>,
-) -> Result<Json<AlertDetail>, ApiError> {
-    app.require(
-        &headers,
-        Permission::Read,
-        "read an alert",
-        vec![format!("alert:{raw}")],
-    )
-    .await?;
+) -> Result<Json<AlertDetailJson>, ApiError> {
     let id = super::path_id("alert id", &raw)?;
-    match alert_detail(&app, id).await? {
-        Some(d) => Ok(Json(d)),
-        None => Err(ApiError::not_found(format!("no alert with id {id}"))),
-    }
+    let Some(d) = detail::load(&app, id).await? else {
+        return Err(ApiError::not_found(format!("no alert with id {id}")));
+    };
+    Ok(Json(AlertDetailJson {
+        alert: AlertJson::from(&d.alert),
+        action: detail::action(&app, &d.alert),
+        approvals: detail::approvals(&d.decisions),
+        open: d.alert.state.is_open(),
+        package: d.package,
+        decisions: d.decisions.iter().map(DecisionJson::from).collect(),
+        feedback: d.feedback.iter().map(FeedbackJson::from).collect(),
+        timeline: d.timeline,
+        timeline_complete: d.timeline_complete,
+        timeline_note: d.timeline_note,
+    }))
 }
 
 /// `GET /api/v1/reason-codes`: what an analyst may give as the reason for a decision.
-pub async fn reason_codes(
-    State(app): State<App>,
-    headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    app.require(&headers, Permission::Read, "read reason codes", vec![])
-        .await?;
-    app.write(|core| {
-        Ok(Json(serde_json::to_value(
-            core.engine.policy().reason_codes(),
-        )?))
-    })
-    .await
+pub async fn reason_codes(State(app): State<App>) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(serde_json::to_value(
+        app.policy().policy.reason_codes(),
+    )?))
 }
