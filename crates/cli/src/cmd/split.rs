@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use arbiter_model::split::stratified;
+use arbiter_train::split::stratified;
 
 use super::{OnErrorArg, report_ingest};
 use crate::progress;

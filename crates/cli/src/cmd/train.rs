@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use arbiter_model::{InputFile, TrainOptions, bundle};
+use arbiter_train::{InputFile, TrainOptions, bundle};
 
 use super::{OnErrorArg, file_name, report_ingest};
 use crate::progress;
@@ -89,7 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         });
     }
     let stages = progress::Stages::new();
-    let trained = arbiter_model::train(&schema, inputs, &args.options(), &stages)
+    let trained = arbiter_train::train(&schema, inputs, &args.options(), &stages)
         .context("training failed")?;
     stages.finish();
     let id = bundle::write(&args.out, &trained.files)?;
