@@ -60,13 +60,15 @@ pub struct Trained {
     pub files: BTreeMap<String, Vec<u8>>,
 }
 
-/// Trains everything on labelled input files.
+/// Trains everything on labelled input files, after checking the options
+/// ([`TrainOptions::validate`]).
 pub fn train(
     schema: &Schema,
     inputs: Vec<InputFile>,
     opts: &TrainOptions,
     progress: &dyn Progress,
 ) -> Result<Trained, TrainError> {
+    opts.validate()?;
     let p = prepare::prepare(schema, inputs, opts)?;
     let [train_rows, cal_rows, conformal_rows, risk_rows] = &p.parts;
 
