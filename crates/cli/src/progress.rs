@@ -69,7 +69,7 @@ impl Stages {
     }
 }
 
-impl arbiter_model::Progress for Stages {
+impl arbiter_train::Progress for Stages {
     fn stage(&self, name: &str, steps: u64) {
         let mut cur = self.current.lock().expect("not poisoned");
         if let Some(pb) = cur.take() {

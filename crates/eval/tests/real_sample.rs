@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use arbiter_eval::{EvalOptions, evaluate, write};
 use arbiter_ingest::{OnError, load, load_schema, shared_data_for_test};
-use arbiter_model::{InputFile, Model, Quiet, TrainOptions, bundle, train};
+use arbiter_model::Model;
+use arbiter_train::{InputFile, Quiet, TrainOptions, bundle, train};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -13,7 +13,8 @@ use arbiter_core::{EVIDENCE_SCHEMA_VERSION, EvidencePackage, FieldValue, Flag, N
 use arbiter_explain::package::{MID_CONFIDENCE, UNSTABLE_BELOW};
 use arbiter_explain::{CaseStore, Explaining, render};
 use arbiter_ingest::{OnError, Record, Value, load, load_schema};
-use arbiter_model::{InputFile, Model, Quiet, TrainOptions, bundle, train};
+use arbiter_model::Model;
+use arbiter_train::{InputFile, Quiet, TrainOptions, bundle, train};
 use serde_json::Value as Json;
 
 const FILE: &str = "test.csv";

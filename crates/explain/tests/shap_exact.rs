@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 use arbiter_explain::shap::reference;
 use arbiter_explain::{Explainer, Forest};
 use arbiter_ingest::{OnError, load, load_schema};
-use arbiter_model::{InputFile, Model, Quiet, TrainOptions, lightgbm_contrib, lightgbm_raw, train};
+use arbiter_model::Model;
+use arbiter_train::{InputFile, Quiet, TrainOptions, lightgbm_contrib, lightgbm_raw, train};
 use proptest::prelude::*;
 
 struct Fixture {

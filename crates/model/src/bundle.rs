@@ -3,7 +3,7 @@
 //! `manifest.json` lists every other file with its SHA-256; the bundle id is the SHA-256 of
 //! those `path␀hash␊` lines in path order. Nothing time- or machine-dependent goes into any
 //! hashed file, so the same data and seed give the same id. Loading re-hashes every file and
-//! refuses a bundle that does not match its manifest.
+//! refuses a bundle that does not match its manifest. `arbiter-train` writes bundles.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -43,42 +43,6 @@ pub fn content_id(files: &BTreeMap<String, Vec<u8>>) -> (String, BTreeMap<String
         h.update(b"\n");
     }
     (format!("sha256:{}", hex::encode(h.finalize())), hashes)
-}
-
-/// Writes files and manifest into `dir`, replacing an earlier bundle there but refusing to
-/// overwrite a directory that is not a bundle. Returns the id.
-pub fn write(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<String, ModelError> {
-    if dir.exists() {
-        let empty = std::fs::read_dir(dir)
-            .map_err(ModelError::io(dir))?
-            .next()
-            .is_none();
-        if !empty && !dir.join(MANIFEST).exists() {
-            return Err(ModelError::Bundle {
-                path: dir.to_path_buf(),
-                message: "exists and is not a model bundle; choose another --out".into(),
-            });
-        }
-        if !empty {
-            std::fs::remove_dir_all(dir).map_err(ModelError::io(dir))?;
-        }
-    }
-    let (id, hashes) = content_id(files);
-    for (rel, bytes) in files {
-        let path = dir.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(ModelError::io(parent))?;
-        }
-        std::fs::write(&path, bytes).map_err(ModelError::io(&path))?;
-    }
-    let manifest = Manifest {
-        format: BUNDLE_FORMAT.into(),
-        id: id.clone(),
-        files: hashes,
-    };
-    let text = serde_json::to_string_pretty(&manifest).expect("manifest serialises") + "\n";
-    std::fs::write(dir.join(MANIFEST), text).map_err(ModelError::io(dir.join(MANIFEST)))?;
-    Ok(id)
 }
 
 /// Reads and verifies a bundle's files.
@@ -131,40 +95,30 @@ pub fn read(dir: &Path) -> Result<(Manifest, BTreeMap<String, Vec<u8>>), ModelEr
 mod tests {
     use super::*;
 
-    fn files() -> BTreeMap<String, Vec<u8>> {
-        BTreeMap::from([
-            ("model.json".to_string(), b"{}".to_vec()),
-            ("members/member-1.txt".to_string(), b"tree".to_vec()),
-        ])
+    #[test]
+    fn a_directory_without_a_manifest_is_refused_with_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("cannot read manifest.json"), "{err}");
+        assert!(err.contains("arbiter train"), "{err}");
     }
 
     #[test]
-    fn a_written_bundle_reads_back_with_the_same_id() {
+    fn a_manifest_naming_a_path_outside_the_bundle_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("b");
-        let id = write(&out, &files()).unwrap();
-        let (m, back) = read(&out).unwrap();
-        assert_eq!(m.id, id);
-        assert_eq!(back, files());
-        assert_eq!(id, write(&out, &files()).unwrap(), "same content, same id");
-    }
-
-    #[test]
-    fn a_modified_file_is_refused_by_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("b");
-        write(&out, &files()).unwrap();
-        std::fs::write(out.join("members/member-1.txt"), b"tampered").unwrap();
-        let err = read(&out).unwrap_err().to_string();
-        assert!(err.contains("members/member-1.txt does not match"), "{err}");
-    }
-
-    #[test]
-    fn a_directory_that_is_not_a_bundle_is_never_overwritten() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("precious.txt"), b"x").unwrap();
-        let err = write(dir.path(), &files()).unwrap_err().to_string();
-        assert!(err.contains("is not a model bundle"), "{err}");
-        assert!(dir.path().join("precious.txt").exists());
+        let files = BTreeMap::from([("../x".to_string(), b"x".to_vec())]);
+        let (id, hashes) = content_id(&files);
+        let manifest = Manifest {
+            format: BUNDLE_FORMAT.into(),
+            id,
+            files: hashes,
+        };
+        std::fs::write(
+            dir.path().join(MANIFEST),
+            serde_json::to_string(&manifest).unwrap(),
+        )
+        .unwrap();
+        let err = read(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("unsafe path ../x"), "{err}");
     }
 }

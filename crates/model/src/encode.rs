@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 
-use arbiter_core::{FieldRole, Schema};
 use arbiter_ingest::{Record, Value};
 use serde::{Deserialize, Serialize};
 
@@ -43,33 +42,7 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// Fits vocabularies on training records.
-    pub fn fit(schema: &Schema, records: &[Record]) -> Encoder {
-        let feats: Vec<_> = schema.features().collect();
-        let mut codings = Vec::with_capacity(feats.len());
-        for (i, f) in feats.iter().enumerate() {
-            if f.role == FieldRole::Numeric {
-                codings.push(FeatureCoding::Numeric);
-                continue;
-            }
-            let mut counts: HashMap<&str, u64> = HashMap::new();
-            for r in records {
-                if let Value::Cat(v) = &r.features[i] {
-                    *counts.entry(v.as_str()).or_default() += 1;
-                }
-            }
-            let mut values: Vec<(&str, u64)> = counts.into_iter().collect();
-            values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-            codings.push(FeatureCoding::Categorical {
-                values: values.into_iter().map(|(v, _)| v.to_string()).collect(),
-            });
-        }
-        Encoder::from_spec(EncoderSpec {
-            names: feats.iter().map(|f| f.name.clone()).collect(),
-            codings,
-        })
-    }
-
+    /// The encoder of a stored spec, with its lookup tables built.
     pub fn from_spec(spec: EncoderSpec) -> Encoder {
         let lookup = spec
             .codings
@@ -143,22 +116,6 @@ impl Encoder {
 mod tests {
     use super::*;
 
-    fn schema() -> Schema {
-        Schema::from_yaml(
-            r#"
-format_version: 1
-name: t
-revision: 1
-source: {format: csv}
-fields:
-  - {name: n, role: numeric}
-  - {name: c, role: categorical}
-"#,
-            "t",
-        )
-        .unwrap()
-    }
-
     fn rec(n: Value, c: Value) -> Record {
         Record {
             line: 1,
@@ -171,20 +128,26 @@ fields:
     }
 
     #[test]
-    fn codes_follow_training_frequency_and_unseen_values_are_reported() {
-        let train = vec![
-            rec(Value::Num(1.0), Value::Cat("udp".into())),
-            rec(Value::Num(2.0), Value::Cat("tcp".into())),
-            rec(Value::Num(3.0), Value::Cat("tcp".into())),
-        ];
-        let enc = Encoder::fit(&schema(), &train);
+    fn codes_follow_the_stored_vocabulary_and_unseen_values_are_reported() {
+        let enc = Encoder::from_spec(EncoderSpec {
+            names: vec!["n".into(), "c".into()],
+            codings: vec![
+                FeatureCoding::Numeric,
+                FeatureCoding::Categorical {
+                    values: vec!["tcp".into(), "udp".into()],
+                },
+            ],
+        });
         assert_eq!(enc.categorical(), vec![1]);
         let mut x = Vec::new();
-        enc.encode(&train[1], &mut x);
-        assert_eq!(x, vec![2.0, 0.0]);
+        enc.encode(&rec(Value::Num(2.0), Value::Cat("udp".into())), &mut x);
+        assert_eq!(x, vec![2.0, 1.0]);
         let notes = enc.encode(&rec(Value::Missing, Value::Cat("icmp".into())), &mut x);
         assert!(x[2].is_nan(), "missing is NaN, never zero");
-        assert_eq!(x[3], 2.0);
+        assert_eq!(
+            x[3], 2.0,
+            "an unseen value gets the code one past the vocabulary"
+        );
         assert_eq!(notes.missing, vec![0]);
         assert_eq!(notes.unseen, vec![(1, "icmp".to_string())]);
     }

@@ -1,4 +1,4 @@
-//! Errors of training, bundles and scoring.
+//! Errors of loading bundles and scoring. Training has its own, `arbiter_train::TrainError`.
 
 use std::path::PathBuf;
 
@@ -8,33 +8,10 @@ use thiserror::Error;
 pub enum ModelError {
     #[error(transparent)]
     Ingest(#[from] arbiter_ingest::IngestError),
-    #[error("lightgbm: {0}")]
-    LightGbm(String),
     #[error("cannot read the model text: {0}")]
     ModelText(String),
-    #[error("cannot train: {0}")]
-    Training(String),
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("bundle {path}: {message}")]
     Bundle { path: PathBuf, message: String },
-    #[error("{file} line {line}: {message}")]
-    Row {
-        file: String,
-        line: u64,
-        message: String,
-    },
     #[error("schema mismatch: {0}")]
     SchemaMismatch(String),
-}
-
-impl ModelError {
-    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> ModelError {
-        let path = path.into();
-        move |source| ModelError::Io { path, source }
-    }
 }

@@ -8,6 +8,7 @@ use arbiter_ingest::Record;
 use rayon::prelude::*;
 
 use crate::bundle;
+use crate::calibrate::{sigmoid, softmax};
 use crate::conformal::Conformal;
 use crate::encode::{Encoder, RowNotes};
 use crate::error::ModelError;
@@ -52,7 +53,7 @@ pub struct RowView {
     pub flags: Vec<arbiter_core::Flag>,
 }
 
-pub(crate) fn forest(text: &str, what: &str) -> Result<Forest, ModelError> {
+fn forest(text: &str, what: &str) -> Result<Forest, ModelError> {
     Forest::parse(text).map_err(|e| ModelError::ModelText(format!("{what}: {e}")))
 }
 
@@ -117,8 +118,10 @@ impl Model {
         })
     }
 
-    /// Builds a model from freshly trained parts (used by training before it writes the bundle).
-    pub(crate) fn from_parts(
+    /// Builds a model from freshly trained parts: the spec, the fitted detector and the model
+    /// texts of the members, the category head and the baseline. Training scores its later
+    /// splits with it before the bundle is written; its id stays empty until then.
+    pub fn from_parts(
         schema: Schema,
         spec: ModelSpec,
         detector: Detector,
@@ -202,7 +205,7 @@ impl Model {
     /// The evaluation baseline's probability of malicious.
     pub fn baseline_probability(&self, x: &[f64]) -> Result<Vec<f64>, ModelError> {
         Ok(x.par_chunks(self.encoder.width().max(1))
-            .map(|row| crate::calibrate::sigmoid(self.baseline.raw(row)[0]))
+            .map(|row| sigmoid(self.baseline.raw(row)[0]))
             .collect())
     }
 
@@ -342,11 +345,4 @@ impl Model {
             observed_label: r.label.clone(),
         }
     }
-}
-
-pub(crate) fn softmax(raw: &[f64], t: f64) -> Vec<f64> {
-    let m = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let e: Vec<f64> = raw.iter().map(|r| ((r - m) / t).exp()).collect();
-    let s: f64 = e.iter().sum();
-    e.into_iter().map(|v| v / s).collect()
 }

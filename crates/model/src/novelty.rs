@@ -8,18 +8,10 @@
 //! (probability below the low-confidence band) and its OOD score against benign training rows
 //! stays under the flag level. The level chosen is the least sensitive one on a grid at which,
 //! for every family, at most `target` of its rows could be silently closed.
+//!
+//! `arbiter-train` runs the rehearsal; this module holds its outcome, stored in the bundle.
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-
-use crate::error::ModelError;
-use crate::lgbm::{self, TrainSpec};
-use crate::ood::Detector;
-use crate::prepare::{Prepared, gather};
-use crate::train::TrainOptions;
-
-/// Flag levels tried, least sensitive first.
-pub const GRID: [f64; 11] = [0.99, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FamilyRehearsal {
@@ -46,87 +38,6 @@ pub struct Rehearsal {
     pub families: Vec<FamilyRehearsal>,
 }
 
-/// Runs the rehearsal and chooses the level. A row is "called benign" below `benign_below`.
-pub(crate) fn rehearse(
-    p: &Prepared,
-    opts: &TrainOptions,
-    benign_below: f64,
-    detector: &Detector,
-) -> Result<Rehearsal, ModelError> {
-    let target = opts.novelty_target;
-    let categorical = p.encoder.categorical();
-    let mut results: Vec<FamilyRehearsal> = (1..p.classes.len())
-        .into_par_iter()
-        .map(|family| -> Result<FamilyRehearsal, ModelError> {
-            let train: Vec<usize> = p.parts[0]
-                .iter()
-                .copied()
-                .filter(|&r| p.class[r] != family)
-                .collect();
-            let y: Vec<f32> = train
-                .iter()
-                .map(|&r| f32::from(u8::from(p.malicious[r])))
-                .collect();
-            let text = lgbm::train(&TrainSpec {
-                x: &p.rows(&train),
-                n_features: p.width,
-                y: &y,
-                names: &p.encoder.spec.names,
-                categorical: &categorical,
-                params: vec![
-                    ("objective".into(), "binary".into()),
-                    ("seed".into(), opts.seed.to_string()),
-                ],
-                iterations: opts.iterations,
-            })?;
-            let forest = crate::infer::forest(&text, "rehearsal model")?;
-            let rows: Vec<usize> = (0..p.class.len())
-                .filter(|&r| p.class[r] == family)
-                .collect();
-            let xf = p.rows(&rows);
-            let prob: Vec<f64> = xf
-                .chunks(p.width)
-                .map(|row| crate::calibrate::sigmoid(forest.raw(row)[0]))
-                .collect();
-            let benign: Vec<usize> = (0..rows.len())
-                .filter(|&i| prob[i] < benign_below)
-                .collect();
-            let xb = gather(&xf, p.width, &benign);
-            let mut ood_scores: Vec<f64> = detector
-                .distances(&xb, p.width, &vec![false; benign.len()])
-                .into_iter()
-                .map(|d| detector.score(d, false))
-                .collect();
-            ood_scores.sort_by(f64::total_cmp);
-            Ok(FamilyRehearsal {
-                family: p.classes[family].clone(),
-                rows: rows.len() as u64,
-                called_benign: benign.len() as u64,
-                ood_scores,
-                closable: 0,
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    let ok = |level: f64| {
-        results
-            .iter()
-            .all(|f| f.closable_at(level) as f64 <= target * f.rows as f64)
-    };
-    let (chosen, met) = match GRID.iter().copied().find(|&l| ok(l)) {
-        Some(l) => (l, true),
-        None => (GRID[GRID.len() - 1], false),
-    };
-    results.sort_by(|a, b| a.family.cmp(&b.family));
-    let mut r = Rehearsal {
-        target,
-        chosen,
-        met,
-        families: results,
-    };
-    r.set_level(chosen);
-    Ok(r)
-}
-
 impl FamilyRehearsal {
     /// Rows that could pass unflagged at an OOD flag level.
     pub fn closable_at(&self, level: f64) -> u64 {
@@ -140,5 +51,34 @@ impl Rehearsal {
         for f in &mut self.families {
             f.closable = f.closable_at(level);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_pass_unflagged_when_their_ood_score_stays_under_the_level() {
+        let mut r = Rehearsal {
+            target: 0.01,
+            chosen: 0.9,
+            met: true,
+            families: vec![FamilyRehearsal {
+                family: "dos".into(),
+                rows: 10,
+                called_benign: 3,
+                ood_scores: vec![0.2, 0.85, 0.95],
+                closable: 0,
+            }],
+        };
+        assert_eq!(r.families[0].closable_at(0.9), 2);
+        assert_eq!(
+            r.families[0].closable_at(0.2),
+            0,
+            "a score at the level is flagged"
+        );
+        r.set_level(0.99);
+        assert_eq!(r.families[0].closable, 3);
     }
 }

@@ -16,6 +16,9 @@ use crate::risk::RiskTable;
 /// Version tag of the bundle layout.
 pub const BUNDLE_FORMAT: &str = "arbiter-bundle/1";
 
+/// Bins of the expected calibration error, everywhere in Arbiter.
+pub const ECE_BINS: usize = 15;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {

@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use arbiter_ingest::{OnError, load};
-use arbiter_model::{InputFile, Model, Quiet, TrainOptions, bundle, train};
+use arbiter_model::Model;
+use arbiter_train::{InputFile, Quiet, TrainOptions, bundle, train};
 use serde::Serialize;
 
 use super::file_name;

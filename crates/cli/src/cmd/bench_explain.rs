@@ -8,7 +8,8 @@ use std::time::Instant;
 use anyhow::Context;
 use arbiter_explain::{Explainer, Explaining};
 use arbiter_ingest::{OnError, load};
-use arbiter_model::{Model, lightgbm_contrib};
+use arbiter_model::Model;
+use arbiter_train::lightgbm_contrib;
 use serde::Serialize;
 
 use super::bench::{Machine, first_line_with, kib, machine};

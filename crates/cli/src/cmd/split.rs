@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use arbiter_model::split::stratified;
+use arbiter_train::split::{check, stratified};
 
 use super::{OnErrorArg, report_ingest};
 use crate::progress;
@@ -41,12 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.fractions.len(),
         args.names.len()
     );
-    let sum: f64 = args.fractions.iter().sum();
-    anyhow::ensure!(
-        (sum - 1.0).abs() < 1e-9 && args.fractions.iter().all(|f| *f > 0.0),
-        "--fractions must be positive and sum to 1, got {:?}",
-        args.fractions
-    );
+    check(&args.fractions).context("--fractions")?;
     let schema = super::schema(&args.schema)?;
     let data = progress::load(&schema, &args.data, args.on_error.into())?;
     report_ingest(&data.report);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use arbiter_model::{InputFile, TrainOptions, bundle};
+use arbiter_train::{InputFile, TrainOptions, bundle};
 
 use super::{OnErrorArg, file_name, report_ingest};
 use crate::progress;
@@ -66,16 +66,9 @@ impl Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        args.members >= 2,
-        "--members {} is too few: member spread needs at least 2",
-        args.members
-    );
-    anyhow::ensure!(
-        args.alpha > 0.0 && args.alpha < 1.0,
-        "--alpha {} must lie strictly between 0 and 1",
-        args.alpha
-    );
+    // Refuse a bad option before reading any data; training checks again itself.
+    let options = args.options();
+    options.validate()?;
     let schema = super::schema(&args.schema)?;
     let started = Instant::now();
     let mut inputs = Vec::new();
@@ -89,8 +82,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         });
     }
     let stages = progress::Stages::new();
-    let trained = arbiter_model::train(&schema, inputs, &args.options(), &stages)
-        .context("training failed")?;
+    let trained =
+        arbiter_train::train(&schema, inputs, &options, &stages).context("training failed")?;
     stages.finish();
     let id = bundle::write(&args.out, &trained.files)?;
     let spec = &trained.model.spec;

@@ -51,20 +51,20 @@ pub fn fixture() -> &'static Fixture {
             &mut |_, _| {},
         )
         .unwrap();
-        let inputs = vec![arbiter_model::InputFile {
+        let inputs = vec![arbiter_train::InputFile {
             name: "train.csv".into(),
             sha256: arbiter_ingest::file_sha256(&train).unwrap(),
             data,
         }];
-        let options = arbiter_model::TrainOptions {
+        let options = arbiter_train::TrainOptions {
             members: 3,
             iterations: 30,
             ..Default::default()
         };
         let trained =
-            arbiter_model::train(&schema, inputs, &options, &arbiter_model::Quiet).unwrap();
+            arbiter_train::train(&schema, inputs, &options, &arbiter_train::Quiet).unwrap();
         let bundle = dir.path().join("bundle");
-        arbiter_model::bundle::write(&bundle, &trained.files).unwrap();
+        arbiter_train::bundle::write(&bundle, &trained.files).unwrap();
         let mut rdr = csv::Reader::from_path(scn.join("test.csv")).unwrap();
         let headers = rdr.headers().unwrap().clone();
         let alerts = rdr

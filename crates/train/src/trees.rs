@@ -7,10 +7,11 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::error::ModelError;
+use crate::error::TrainError;
 use crate::lgbm::{self, TrainSpec};
+use crate::options::TrainOptions;
 use crate::prepare::Prepared;
-use crate::train::{Progress, TrainOptions};
+use crate::train::Progress;
 
 /// Model texts in LightGBM's format.
 pub(crate) struct Trees {
@@ -42,7 +43,7 @@ pub(crate) fn fit(
     p: &Prepared,
     opts: &TrainOptions,
     progress: &dyn Progress,
-) -> Result<Trees, ModelError> {
+) -> Result<Trees, TrainError> {
     let jobs: Vec<Job> = (0..opts.members)
         .map(Job::Member)
         .chain([Job::Head, Job::Baseline])

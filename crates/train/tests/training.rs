@@ -5,7 +5,8 @@ use std::sync::OnceLock;
 
 use arbiter_core::{Flag, Verdict};
 use arbiter_ingest::{Loaded, OnError, load, load_schema};
-use arbiter_model::{InputFile, Model, Quiet, TrainOptions, bundle, train};
+use arbiter_model::Model;
+use arbiter_train::{InputFile, Quiet, TrainOptions, bundle, train};
 
 struct Scenario {
     _dir: tempfile::TempDir,

@@ -5,12 +5,10 @@ use std::collections::BTreeMap;
 use arbiter_core::Flag;
 use arbiter_core::stats::{brier, ece, log_loss, roc_auc};
 
-use crate::infer::RowView;
-use crate::spec::HoldoutMetrics;
-use crate::train::covers;
+use arbiter_model::RowView;
+use arbiter_model::spec::{ECE_BINS, HoldoutMetrics};
 
-/// Bins of the expected calibration error, everywhere in Arbiter.
-pub const ECE_BINS: usize = 15;
+use crate::train::covers;
 
 pub(crate) fn empty() -> HoldoutMetrics {
     HoldoutMetrics {

@@ -15,69 +15,22 @@ use std::collections::BTreeMap;
 
 use arbiter_core::{Schema, Verdict};
 use arbiter_ingest::Loaded;
+use arbiter_model::Model;
+use arbiter_model::calibrate::{Calibrator, Selection, softmax};
+use arbiter_model::conformal::Conformal;
+use arbiter_model::flags::FlagRules;
+use arbiter_model::ood::Detector;
+use arbiter_model::risk::RiskTable;
+use arbiter_model::spec::{BUNDLE_FORMAT, CategoryHead, ModelSpec, TrainingInfo};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use crate::calibrate;
-use crate::conformal::Conformal;
-use crate::error::ModelError;
-use crate::flags::FlagRules;
-use crate::infer::{Model, softmax};
-use crate::novelty;
-use crate::ood::{Detector, OodMethod};
+use crate::error::TrainError;
+use crate::options::TrainOptions;
 use crate::prepare::{self, Prepared};
-use crate::risk;
-use crate::spec::{BUNDLE_FORMAT, CategoryHead, ModelSpec, TrainingInfo};
 use crate::trees::{self, Trees};
-
-/// Knobs of training. Meaning lives in the schema; these are the modelling choices.
-#[derive(Debug, Clone)]
-pub struct TrainOptions {
-    pub members: usize,
-    pub iterations: usize,
-    pub learning_rate: f64,
-    pub num_leaves: usize,
-    pub subsample: f64,
-    pub seed: u64,
-    /// Conformal level stored as the bundle's default (and used for flags).
-    pub alpha: f64,
-    /// Risk-control confidence is 1 − delta.
-    pub delta: f64,
-    pub split: [f64; 4],
-    pub ood_method: OodMethod,
-    pub ood_k: usize,
-    pub ood_reference: usize,
-    /// OOD flag level; `None` chooses it by the novelty rehearsal.
-    pub ood_quantile: Option<f64>,
-    /// Largest share of a never-seen family the rehearsal lets through unflagged.
-    pub novelty_target: f64,
-    pub flags: FlagRules,
-    pub folds: usize,
-}
-
-impl Default for TrainOptions {
-    fn default() -> Self {
-        TrainOptions {
-            members: 5,
-            iterations: 100,
-            learning_rate: 0.1,
-            num_leaves: 31,
-            subsample: 0.8,
-            seed: 42,
-            alpha: 0.05,
-            delta: 0.05,
-            split: [0.7, 0.1, 0.1, 0.1],
-            ood_method: OodMethod::KnnVerdict,
-            ood_k: 5,
-            ood_reference: 20_000,
-            ood_quantile: None,
-            novelty_target: 0.01,
-            flags: FlagRules::default(),
-            folds: 5,
-        }
-    }
-}
+use crate::{calibrate, conformal, novelty, ood, risk};
 
 /// Reports long steps to whoever is watching (the CLI draws progress bars).
 pub trait Progress: Sync {
@@ -107,20 +60,22 @@ pub struct Trained {
     pub files: BTreeMap<String, Vec<u8>>,
 }
 
-/// Trains everything on labelled input files.
+/// Trains everything on labelled input files, after checking the options
+/// ([`TrainOptions::validate`]).
 pub fn train(
     schema: &Schema,
     inputs: Vec<InputFile>,
     opts: &TrainOptions,
     progress: &dyn Progress,
-) -> Result<Trained, ModelError> {
+) -> Result<Trained, TrainError> {
+    opts.validate()?;
     let p = prepare::prepare(schema, inputs, opts)?;
     let [train_rows, cal_rows, conformal_rows, risk_rows] = &p.parts;
 
     // 1. Trees, and the OOD references from the training split.
     let trees = trees::fit(&p, opts, progress)?;
     progress.stage("fitting the OOD references", 1);
-    let mut detector = Detector::fit(
+    let mut detector = ood::fit(
         &p.encoder,
         &p.rows(train_rows),
         &p.truth(train_rows),
@@ -158,9 +113,10 @@ pub fn train(
         .map(|i| model.calibrated(&margins3, i))
         .collect();
     let y3 = p.truth(conformal_rows);
-    model.spec.conformal = Conformal::fit(&p3, &y3);
+    model.spec.conformal = conformal::fit(&p3, &y3);
     // Each calibration row is measured against the reference of its true class.
-    detector.calibrate(&detector.distances(&x3, p.width, &y3), &y3);
+    let distances = detector.distances(&x3, p.width, &y3);
+    ood::calibrate(&mut detector, &distances, &y3);
     model.spec.ood = detector.spec.clone();
     model.detector = detector;
     progress.step();
@@ -214,8 +170,8 @@ fn initial_spec(
             temperature: 1.0,
         },
         baseline: "baseline.txt".into(),
-        calibration: calibrate::Selection {
-            chosen: calibrate::Calibrator::Temperature { t: 1.0 },
+        calibration: Selection {
+            chosen: Calibrator::Temperature { t: 1.0 },
             cv_log_loss: vec![],
             folds: opts.folds,
         },
@@ -228,7 +184,7 @@ fn initial_spec(
             ..opts.flags.clone()
         },
         ood: detector.spec.clone(),
-        risk: risk::RiskTable {
+        risk: RiskTable {
             delta: opts.delta,
             max_threshold: opts.flags.low_confidence_band[0],
             rows: 0,
@@ -264,13 +220,13 @@ fn bundle_files(model: &Model, schema: &Schema, trees: &Trees) -> BTreeMap<Strin
     files.insert("category.txt".into(), trees.head.clone().into_bytes());
     files.insert("baseline.txt".into(), trees.baseline.clone().into_bytes());
     files.insert("schema.yaml".into(), schema.to_yaml().into_bytes());
-    for (name, reference) in crate::reference::FILES
+    for (name, reference) in arbiter_model::reference::FILES
         .iter()
         .zip(&model.detector.references)
     {
         files.insert(
             name.to_string(),
-            crate::reference::encode(
+            arbiter_model::reference::encode(
                 reference,
                 model.detector.spec.numeric.len(),
                 model.detector.spec.categorical.len(),

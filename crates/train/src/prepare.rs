@@ -6,11 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use arbiter_core::{BENIGN, Schema};
 use arbiter_ingest::Record;
 
-use crate::encode::{Encoder, RowNotes};
-use crate::error::ModelError;
-use crate::spec::DataFile;
+use arbiter_model::encode::{Encoder, RowNotes};
+use arbiter_model::spec::DataFile;
+
+use crate::error::TrainError;
+use crate::options::TrainOptions;
 use crate::split;
-use crate::train::{InputFile, TrainOptions};
+use crate::train::InputFile;
 
 /// Names of the four parts of the split, in order.
 pub(crate) const PARTS: [&str; 4] = ["training", "calibrator", "conformal", "risk-control"];
@@ -68,7 +70,7 @@ pub(crate) fn prepare(
     schema: &Schema,
     inputs: Vec<InputFile>,
     opts: &TrainOptions,
-) -> Result<Prepared, ModelError> {
+) -> Result<Prepared, TrainError> {
     let mut data_files = Vec::new();
     let mut records: Vec<Record> = Vec::new();
     for f in inputs {
@@ -80,7 +82,7 @@ pub(crate) fn prepare(
         });
         for r in f.data.records {
             if r.category.is_none() {
-                return Err(ModelError::Row {
+                return Err(TrainError::Row {
                     file: f.name.clone(),
                     line: r.line,
                     message: "the row has no label, and training needs ground truth".into(),
@@ -95,7 +97,7 @@ pub(crate) fn prepare(
         .collect();
     let attacks = cats.iter().filter(|c| **c != BENIGN).count();
     if attacks == 0 || attacks == cats.len() {
-        return Err(ModelError::Training(format!(
+        return Err(TrainError::Training(format!(
             "need both benign and malicious rows, found {} benign and {attacks} malicious",
             cats.len() - attacks
         )));
@@ -105,7 +107,7 @@ pub(crate) fn prepare(
         std::array::from_fn(|k| (0..records.len()).filter(|&i| part[i] == k).collect());
     for (rows, name) in parts.iter().zip(PARTS) {
         if rows.len() < 20 {
-            return Err(ModelError::Training(format!(
+            return Err(TrainError::Training(format!(
                 "the {name} split holds {} rows; give at least a few hundred labelled rows",
                 rows.len()
             )));
@@ -126,7 +128,7 @@ pub(crate) fn prepare(
         .collect();
     let class: Vec<usize> = cats.iter().map(|c| index[c]).collect();
     let train_recs: Vec<Record> = parts[0].iter().map(|&i| records[i].clone()).collect();
-    let encoder = Encoder::fit(schema, &train_recs);
+    let encoder = crate::encode::fit(schema, &train_recs);
     drop(train_recs);
     let (x, notes) = encoder.encode_all(&records);
     Ok(Prepared {

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use arbiter_core::Schema;
 
-use crate::spec::ModelSpec;
+use arbiter_model::spec::ModelSpec;
 
 fn pct(x: f64) -> String {
     format!("{:.2} %", 100.0 * x)

@@ -9,9 +9,9 @@ use std::ffi::{CStr, CString, c_char, c_int, c_void};
 
 use lightgbm3_sys as sys;
 
-use crate::error::ModelError;
+use crate::error::TrainError;
 
-fn check(code: c_int, what: &str) -> Result<(), ModelError> {
+fn check(code: c_int, what: &str) -> Result<(), TrainError> {
     if code == 0 {
         return Ok(());
     }
@@ -19,7 +19,7 @@ fn check(code: c_int, what: &str) -> Result<(), ModelError> {
     let message = unsafe { CStr::from_ptr(sys::LGBM_GetLastError()) }
         .to_string_lossy()
         .into_owned();
-    Err(ModelError::LightGbm(format!("{what}: {message}")))
+    Err(TrainError::LightGbm(format!("{what}: {message}")))
 }
 
 struct Dataset(sys::DatasetHandle);
@@ -58,10 +58,10 @@ pub struct TrainSpec<'a> {
 }
 
 /// Trains a booster and returns it in LightGBM's model text format.
-pub fn train(spec: &TrainSpec<'_>) -> Result<String, ModelError> {
+pub fn train(spec: &TrainSpec<'_>) -> Result<String, TrainError> {
     let rows = spec.y.len();
     if rows == 0 || spec.x.len() != rows * spec.n_features {
-        return Err(ModelError::LightGbm(format!(
+        return Err(TrainError::LightGbm(format!(
             "{} labels for {} feature values of width {}",
             rows,
             spec.x.len(),
@@ -164,7 +164,7 @@ pub fn train(spec: &TrainSpec<'_>) -> Result<String, ModelError> {
     Ok(text)
 }
 
-fn save(booster: &Booster) -> Result<String, ModelError> {
+fn save(booster: &Booster) -> Result<String, TrainError> {
     let mut len: i64 = 0;
     // SAFETY: a zero-length buffer only asks for the needed length.
     check(
@@ -199,7 +199,7 @@ fn save(booster: &Booster) -> Result<String, ModelError> {
         "saving the model text",
     )?;
     let text = CStr::from_bytes_until_nul(&buf)
-        .map_err(|_| ModelError::LightGbm("model text is not NUL-terminated".into()))?;
+        .map_err(|_| TrainError::LightGbm("model text is not NUL-terminated".into()))?;
     Ok(text.to_string_lossy().into_owned())
 }
 
@@ -210,9 +210,9 @@ pub fn predict_contrib(
     model_text: &str,
     x: &[f64],
     n_features: usize,
-) -> Result<Vec<f64>, ModelError> {
+) -> Result<Vec<f64>, TrainError> {
     let text = CString::new(model_text)
-        .map_err(|_| ModelError::LightGbm("model text holds a NUL byte".into()))?;
+        .map_err(|_| TrainError::LightGbm("model text holds a NUL byte".into()))?;
     let mut iterations: c_int = 0;
     let mut handle: sys::BoosterHandle = std::ptr::null_mut();
     // SAFETY: text is NUL-terminated and outlives the call.
@@ -260,10 +260,10 @@ pub fn predict_contrib(
 
 /// LightGBM's own raw scores (rows × classes, row-major) for model text: the oracle Arbiter's
 /// tree walker is tested against, and the single-model baseline of the benchmark.
-pub fn predict_raw(model_text: &str, x: &[f64], n_features: usize) -> Result<Vec<f64>, ModelError> {
+pub fn predict_raw(model_text: &str, x: &[f64], n_features: usize) -> Result<Vec<f64>, TrainError> {
     let booster = lightgbm3::Booster::from_string(model_text)
-        .map_err(|e| ModelError::LightGbm(format!("loading the model text: {e}")))?;
+        .map_err(|e| TrainError::LightGbm(format!("loading the model text: {e}")))?;
     booster
         .raw_scores_with_params(x, n_features as i32, true, "num_threads=1")
-        .map_err(|e| ModelError::LightGbm(format!("predicting: {e}")))
+        .map_err(|e| TrainError::LightGbm(format!("predicting: {e}")))
 }

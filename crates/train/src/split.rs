@@ -6,8 +6,21 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use crate::error::TrainError;
+
+/// Refuses fractions that are not all positive or do not sum to 1 (within 1e-9).
+pub fn check(fractions: &[f64]) -> Result<(), TrainError> {
+    let sum: f64 = fractions.iter().sum();
+    let positive = fractions.iter().all(|f| *f > 0.0);
+    let sums_to_one = (sum - 1.0).abs() < 1e-9;
+    if fractions.is_empty() || !positive || !sums_to_one {
+        return Err(TrainError::Fractions(fractions.to_vec()));
+    }
+    Ok(())
+}
+
 /// Assigns each row a part index so that each category is divided by `fractions` (which must
-/// sum to 1), deterministically for a seed. Boundaries are rounded cumulatively, so a category
+/// pass [`check`]), deterministically for a seed. Boundaries are rounded cumulatively, so a category
 /// with a single row lands in the first part.
 pub fn stratified(categories: &[&str], fractions: &[f64], seed: u64) -> Vec<usize> {
     let mut by_cat: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -57,6 +70,22 @@ mod tests {
         assert_eq!(count("dos", 1), 30);
         assert_eq!(count("benign", 0), 630);
         assert_eq!(count("benign", 1), 270);
+    }
+
+    #[test]
+    fn fractions_must_be_positive_and_sum_to_one() {
+        check(&[0.7, 0.3]).unwrap();
+        check(&[0.7, 0.1, 0.1, 0.1]).unwrap();
+        for bad in [
+            &[0.7, 0.4][..],
+            &[1.2, -0.2],
+            &[1.0, 0.0],
+            &[],
+            &[f64::NAN, 1.0],
+        ] {
+            let e = check(bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("{bad:?}")), "{e}");
+        }
     }
 
     #[test]
