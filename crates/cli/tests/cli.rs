@@ -361,19 +361,21 @@ fn triage_decides_audits_and_stores_every_alert_once_even_when_rerun() {
     let audit = path("triage/audit");
     let verified = ok(&["audit", "--audit", &audit, "verify"]);
     assert!(verified.to_lowercase().contains("ok"), "{verified}");
-    let first_alert: String = rusqlite::Connection::open(&db)
+    let first_key: String = rusqlite::Connection::open(&db)
         .unwrap()
-        .query_row("SELECT alert_id FROM alerts ORDER BY id LIMIT 1", [], |r| {
+        .query_row("SELECT key FROM alerts ORDER BY id LIMIT 1", [], |r| {
             r.get(0)
         })
         .unwrap();
+    // Identity is the source and the alert's own id, never the file it was read from.
+    assert_eq!(first_key, "soc-synthetic/test-000001");
     let answer = ok(&[
         "audit",
         "--audit",
         &audit,
         "query",
         "--entity",
-        &first_alert,
+        &format!("alert:{first_key}"),
     ]);
     assert!(answer.contains("Decision"), "{answer}");
 }

@@ -45,7 +45,10 @@ fn a_created_token_is_printed_once_stored_hashed_audited_and_revocable() {
     let audit = dir.path().join("audit").display().to_string();
     let q = arbiter(&["audit", "--audit", &audit, "query", "--entity", "token:ann"]);
     let q = String::from_utf8_lossy(&q.stdout).into_owned();
-    assert!(q.contains("created token ann (role analyst)"), "{q}");
+    assert!(
+        q.contains("created token ann for ann (role analyst)"),
+        "{q}"
+    );
 
     let list = arbiter(&["token", "list", "--db", &db]);
     let list = String::from_utf8_lossy(&list.stdout).into_owned();

@@ -73,7 +73,7 @@ fn header(view: &AlertView) -> String {
         escape(&a.source_file),
         a.source_line,
         time,
-        escape(&a.received_at.to_rfc3339()),
+        escape(&arbiter_core::display::time(&a.received_at)),
         escape(&a.case_key),
     )
 }

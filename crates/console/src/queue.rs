@@ -130,7 +130,7 @@ fn queue_row(row: &AlertRow) -> String {
         Some(t) => escape(t),
         None => format!(
             "<span class=\"received\">received {}</span>",
-            escape(&row.received_at.to_rfc3339())
+            escape(&arbiter_core::display::time(&row.received_at))
         ),
     };
     let new = if row.new_pattern {

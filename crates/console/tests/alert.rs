@@ -91,7 +91,7 @@ fn any_flag_raises_the_uncertainty_banner_in_words() {
     assert!(banner.contains("class=\"banner uncertain-banner\""));
     assert!(banner.contains("unlike anything seen in training"));
     let mut v = view(0.6, vec![Flag::MissingTelemetry]);
-    v.alert.flags = vec!["missing_telemetry".into(), "conflicting_signals".into()];
+    v.alert.flags = vec![Flag::MissingTelemetry, Flag::ConflictingSignals];
     let html = alert_page(&analyst(), &v, None);
     let banner = element(&html, "div", "uncertain-banner");
     assert!(banner.contains("telemetry the model reads is missing"));
@@ -106,8 +106,8 @@ fn any_flag_raises_the_uncertainty_banner_in_words() {
 #[test]
 fn an_abstained_alert_shows_the_abstain_banner_and_no_recommendation() {
     let mut v = view(0.55, vec![Flag::LowConfidence]);
-    v.alert.tier = "abstain".into();
-    v.alert.state = "abstained".into();
+    v.alert.tier = arbiter_core::Tier::Abstain;
+    v.alert.state = arbiter_core::AlertState::Abstained;
     let html = alert_page(&analyst(), &v, None);
     assert!(html.contains("class=\"banner abstain-banner\""));
     assert!(html.contains("The model abstained"));
@@ -172,7 +172,7 @@ fn an_analyst_sees_approve_and_override_on_an_open_alert() {
 fn a_decided_alert_shows_no_controls() {
     let mut v = view(0.9, vec![]);
     v.open = false;
-    v.alert.state = "approved".into();
+    v.alert.state = arbiter_core::AlertState::Approved;
     let html = alert_page(&analyst(), &v, None);
     assert!(!html.contains("id=\"approve\""));
     assert!(!html.contains("id=\"override-form\""));
@@ -183,14 +183,14 @@ fn a_decided_alert_shows_no_controls() {
 fn four_eyes_hides_the_second_approve_from_the_first_approver() {
     let mut v = view(0.97, vec![]);
     v.action = Some(action(true));
-    v.alert.state = "pending_second_approval".into();
+    v.alert.state = arbiter_core::AlertState::PendingSecondApproval;
     v.approvals = vec!["alice".into()];
     let mine = alert_page(&analyst(), &v, None);
     assert!(!mine.contains("id=\"approve\""));
     let waiting = element(&mine, "p", "awaiting-second");
     assert!(waiting.contains("Approved by <b>alice</b>"));
-    assert!(waiting.contains("second, different analyst"));
-    assert!(element(&mine, "section", "action").contains("needs two different analysts"));
+    assert!(waiting.contains("second, different person"));
+    assert!(element(&mine, "section", "action").contains("needs two different people"));
     assert!(element(&mine, "p", "approvals").contains("alice"));
     assert!(mine.contains("id=\"override-form\""));
 

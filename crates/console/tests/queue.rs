@@ -3,24 +3,25 @@
 mod common;
 
 use arbiter_console::{QueueCounts, QueueView, STYLE, error_page, login_page, queue_page};
+use arbiter_core::{AlertState, Flag, Tier};
 use common::{row, user};
 
 fn queue() -> QueueView {
     let mut a = row(3, "alert-c", Some(0.51), "analyst", "analyst");
-    a.flags = vec!["low_confidence".into(), "out_of_distribution".into()];
+    a.flags = vec![Flag::LowConfidence, Flag::OutOfDistribution];
     a.new_pattern = true;
     let mut b = row(1, "alert-a", Some(0.992), "approve", "pending_approval");
     b.time = None;
     let c = row(2, "alert-b", None, "abstain", "abstained");
     QueueView {
         rows: vec![a, b, c],
-        tier: Some("analyst".into()),
-        state: Some("pending_approval".into()),
+        tier: Some(Tier::Analyst),
+        state: Some(AlertState::PendingApproval),
         category: Some("exfiltration".into()),
-        flag: Some("low_confidence".into()),
+        flag: Some(Flag::LowConfidence),
         new_pattern: true,
         counts: QueueCounts {
-            by_state: vec![("analyst".into(), 1), ("pending_approval".into(), 1)],
+            by_state: vec![(AlertState::Analyst, 1), (AlertState::PendingApproval, 1)],
             new_patterns: 1,
         },
     }
@@ -93,9 +94,9 @@ fn filter_selects_keep_their_values() {
     q.new_pattern = false;
     let plain = queue_page(&user("alice", "analyst"), &q);
     assert!(plain.contains("id=\"filter-new-pattern\">"));
-    q.flag = Some("some_new_flag".into());
+    q.flag = Some(Flag::UnstableExplanation);
     let html = queue_page(&user("alice", "analyst"), &q);
-    assert!(html.contains("<option value=\"some_new_flag\" selected>some_new_flag</option>"));
+    assert!(html.contains("<option value=\"unstable_explanation\" selected>"));
 }
 
 #[test]
@@ -148,8 +149,8 @@ fn the_stylesheet_styles_the_bands_banners_and_flags() {
 fn an_abstained_row_does_not_show_its_probability_as_a_confident_verdict() {
     let mut q = queue();
     let mut r = q.rows[0].clone();
-    r.tier = "abstain".into();
-    r.state = "abstained".into();
+    r.tier = Tier::Abstain;
+    r.state = AlertState::Abstained;
     r.p_malicious = Some(0.9995);
     q.rows = vec![r];
     let html = queue_page(&user("alice", "analyst"), &q);

@@ -2,6 +2,12 @@
 //! confidence level so that 51 % and 99 % never read alike, never a rounded-up certainty, and
 //! an abstention never dressed up as a verdict.
 
+/// A time as every record and page shows it: RFC 3339, UTC, `Z`, no more fraction digits
+/// than it has.
+pub fn time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 /// How far a calibrated probability is from a coin flip: confidence = max(p, 1 − p).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Band {

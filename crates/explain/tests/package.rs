@@ -21,7 +21,7 @@ const FILE: &str = "test.csv";
 const GOLDEN_ROWS: usize = 8;
 
 struct Fixture {
-    model: Model,
+    model: std::sync::Arc<Model>,
     train: Vec<Record>,
     test: Vec<Record>,
     packages: Vec<EvidencePackage>,
@@ -70,9 +70,9 @@ fn fixture() -> &'static Fixture {
         let trained = train(&schema, vec![input], &opts, &Quiet).unwrap();
         let out = dir.path().join("bundle");
         bundle::write(&out, &trained.files).unwrap();
-        let model = Model::load(&out).unwrap();
+        let model = std::sync::Arc::new(Model::load(&out).unwrap());
         let test = read("test.csv");
-        let packages = Explaining::new(&model, None)
+        let packages = Explaining::new(model.clone(), None)
             .unwrap()
             .explain(&test, FILE)
             .unwrap();
@@ -329,7 +329,7 @@ fn without_a_store_similar_cases_are_empty_and_say_so() {
 fn with_a_store_similar_cases_are_the_nearest_resolved_alerts_with_their_resolution() {
     let fx = fixture();
     let store = CaseStore::new(&fx.model, "train.csv", "train.csv", &fx.train);
-    let explaining = Explaining::new(&fx.model, Some(store)).unwrap();
+    let explaining = Explaining::new(fx.model.clone(), Some(store)).unwrap();
     let packages = explaining.explain(&fx.test[..50], FILE).unwrap();
     let schema = validator();
     for p in &packages {

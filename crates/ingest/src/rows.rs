@@ -84,7 +84,10 @@ impl Builder {
             Some(l) => Some(
                 record::resolve_category(&self.schema, l, category_field.as_deref()).map_err(
                     |problem| {
-                        let name = self.schema.field_with_role(FieldRole::Label).map(|f| &f.name);
+                        let name = self
+                            .schema
+                            .field_with_role(FieldRole::Label)
+                            .map(|f| &f.name);
                         self.row_error(line, name.map(String::as_str), Some(prefix(l)), problem)
                     },
                 )?,

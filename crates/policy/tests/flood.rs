@@ -151,7 +151,10 @@ fn flood_control_rebuilt_from_stored_cases_continues_where_it_stopped() {
     let third = restored.observe(&p, t0 + 2_000);
     assert_eq!(third.case_key, first.case_key, "joins the open case");
     assert_eq!(third.count, 3);
-    assert!(!third.new_pattern, "the pattern was seen before the restart");
+    assert!(
+        !third.new_pattern,
+        "the pattern was seen before the restart"
+    );
     // Cases from a policy keyed on other fields are not taken for this one's.
     let other = [("label=malicious@5", 4)];
     let mut fresh = FloodControl::restore(&policy, other, t0);

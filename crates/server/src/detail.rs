@@ -92,7 +92,7 @@ fn timeline_item(index: u64, e: Entry) -> TimelineJson {
     };
     TimelineJson {
         audit_index: index,
-        time: e.time.to_rfc3339(),
+        time: arbiter_core::display::time(&e.time),
         kind: serde_json::to_value(e.kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))

@@ -52,6 +52,10 @@ async fn ingested_alerts_are_decided_audited_stored_and_queued_once() {
         "analyst",
         "abstained",
     ];
+    for a in items {
+        let key = a["key"].as_str().unwrap();
+        assert!(key.starts_with("soc-synthetic/"), "source/id: {key}");
+    }
     assert!(
         rows.iter()
             .all(|r| open.contains(&r["state"].as_str().unwrap()))
@@ -219,10 +223,10 @@ async fn approve_and_override_are_audited_before_they_take_effect_and_kept_as_fe
     assert_eq!(last["kind"], "override");
     assert_eq!(last["reason_code"], "model_wrong");
     assert_eq!(last["note"], "beaconing to a new domain");
-    let alert_id = a["alert"]["alert_id"].as_str().unwrap().to_string();
+    let entity = format!("alert:{}", a["alert"]["key"].as_str().unwrap());
     let q = get(
         &s.app,
-        &format!("/api/v1/audit/query?entity={alert_id}"),
+        &format!("/api/v1/audit/query?entity={entity}"),
         analyst,
     )
     .await
@@ -383,8 +387,9 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     let mut listed = 0;
-    for (method, path, _) in arbiter_server::api::ROUTES {
-        let op = &paths[*path][method.to_ascii_lowercase()];
+    for route in arbiter_server::routes::api_routes() {
+        let (method, path) = (route.method, route.path);
+        let op = &paths[path][method.to_ascii_lowercase()];
         assert!(
             op["operationId"].is_string(),
             "{method} {path} missing from the document"

@@ -127,7 +127,7 @@ async fn a_server_on_port_0_triages_serves_decides_and_shuts_down_without_loss()
     let audit = s.dir.path().join("audit");
     drop(s.app);
     let store = arbiter_store::SqliteStore::open(&db).unwrap();
-    let stats = arbiter_store::Store::stats(&store).unwrap();
+    let stats = arbiter_store::StoreRead::stats(&store).unwrap();
     let late_accepted = if late_status == 200 {
         serde_json::from_str::<Value>(&late_text).unwrap()["accepted"]
             .as_u64()
@@ -141,4 +141,8 @@ async fn a_server_on_port_0_triages_serves_decides_and_shuts_down_without_loss()
     assert_eq!(stats.decisions, 150 + late_accepted + 1);
     let report = arbiter_audit::verify(&audit).unwrap();
     assert!(report.problems.is_empty(), "{report:?}");
+    assert_eq!(
+        report.uncovered, 0,
+        "the final checkpoint covers every entry: {report}"
+    );
 }

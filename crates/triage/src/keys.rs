@@ -40,9 +40,7 @@ impl KeyMaker {
     /// Rows without an id get `idem:<key>#<line>`: a client that resends the same request with
     /// the same `Idempotency-Key` gets the same keys, and nothing is stored twice.
     pub fn with_idempotency_key(mut self, key: &str) -> Result<KeyMaker, VocabError> {
-        let ok = !key.is_empty()
-            && key.len() <= 128
-            && key.bytes().all(|b| b.is_ascii_graphic());
+        let ok = !key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_graphic());
         if !ok {
             return Err(VocabError::new(
                 "Idempotency-Key",

@@ -46,7 +46,9 @@ pub(crate) fn record(
         p.alert_id = inc.key.to_string();
         p
     });
-    let flags: Vec<Flag> = p.as_ref().map_or_else(Vec::new, |p| p.uncertainty.flags.clone());
+    let flags: Vec<Flag> = p
+        .as_ref()
+        .map_or_else(Vec::new, |p| p.uncertainty.flags.clone());
     let decided = Decided {
         tier: d.tier,
         action: d.action.clone(),

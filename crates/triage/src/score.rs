@@ -92,7 +92,11 @@ impl Scorer {
         let spawned = std::thread::Builder::new()
             .name("arbiter-score".into())
             .spawn(move || {
-                let _ = tx.send(explaining.explain(&rows, &file_name).map_err(|e| e.to_string()));
+                let _ = tx.send(
+                    explaining
+                        .explain(&rows, &file_name)
+                        .map_err(|e| e.to_string()),
+                );
             });
         let (result, timed_out) = match spawned {
             Err(e) => (Err(format!("cannot start a scoring thread: {e}")), false),

@@ -82,7 +82,7 @@ fn timed<T>(repeats: usize, mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow:
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let model = Model::load(&args.model)?;
+    let model = std::sync::Arc::new(Model::load(&args.model)?);
     let data = load(&model.schema, &args.data, OnError::Fail, &mut |_, _| {})?;
     let records = data.records;
     let n = model.encoder.width();
@@ -157,7 +157,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "full evidence packages on all {} rows, {threads} threads …",
         records.len()
     );
-    let explaining = Explaining::new(&model, None)?;
+    let explaining = Explaining::new(model.clone(), None)?;
     let file = args.data.display().to_string();
     let start = Instant::now();
     let mut packages = 0;

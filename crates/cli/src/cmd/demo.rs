@@ -80,7 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         on_error: OnErrorArg::Fail,
     })?;
     println!("\n== 4/7 eval");
-    let model = Model::load(&model_dir)?;
+    let model = std::sync::Arc::new(Model::load(&model_dir)?);
     let eval_args = super::eval::Args {
         model: model_dir.clone(),
         data: data.join("test.csv"),
@@ -123,11 +123,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         deadline_ms: 30_000,
         asset_field: None,
         cases: Some(data.join("train.csv")),
+        source: None,
         batch: 1024,
         on_error: OnErrorArg::Fail,
     })?;
-    let analyst = super::token::create(&db, None, "analyst", "demo-analyst")?;
-    let second = super::token::create(&db, None, "analyst", "demo-analyst-2")?;
+    let analyst = super::token::create(&db, None, "analyst", "demo-analyst", None)?;
+    let second = super::token::create(&db, None, "analyst", "demo-analyst-2", None)?;
     if args.no_serve {
         println!(
             "\n== 7/7 serve: skipped (--no-serve); run `arbiter serve --model {} --policy {} --db {} --cases {}`",
@@ -152,19 +153,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         write_chunk: arbiter_server::Limits::default().write_chunk,
         deadline_ms: 10_000,
         secure_cookies: false,
+        conn: super::serve::ConnArgs::default(),
     };
     let app = super::serve::open(&serve_args)?;
     super::serve::serve(app, args.listen, |addr| {
         println!("console:        http://{addr}/login");
         println!("analyst token:  {analyst}");
-        println!("second analyst: {second}   (critical or irreversible actions need two analysts)");
+        println!(
+            "second analyst: {second}   (critical or irreversible actions need two different people)"
+        );
         println!("API:            http://{addr}/api/v1/openapi.json   (Ctrl-C stops the server)");
     })
 }
 
 /// Writes every test row's package and returns two to show: the first confident malicious
 /// verdict and the first flagged one.
-fn explain(model: &Model, data: &Path, out: &Path) -> anyhow::Result<Vec<EvidencePackage>> {
+fn explain(
+    model: &std::sync::Arc<Model>,
+    data: &Path,
+    out: &Path,
+) -> anyhow::Result<Vec<EvidencePackage>> {
     let read = |name: &str| {
         load(
             &model.schema,
@@ -177,7 +185,7 @@ fn explain(model: &Model, data: &Path, out: &Path) -> anyhow::Result<Vec<Evidenc
     };
     let past = read("train.csv")?;
     let store = CaseStore::new(model, "train.csv", "train.csv", &past);
-    let explaining = Explaining::new(model, Some(store))?;
+    let explaining = Explaining::new(model.clone(), Some(store))?;
     let test = read("test.csv")?;
     let mut w = BufWriter::new(
         File::create(out).with_context(|| format!("cannot create {}", out.display()))?,

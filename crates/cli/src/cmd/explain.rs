@@ -54,7 +54,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let model = Model::load(&args.model)?;
+    let model = std::sync::Arc::new(Model::load(&args.model)?);
     let schema = match &args.schema {
         Some(p) => {
             let s = super::schema(p)?;
@@ -74,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let explaining = Explaining::new(&model, cases)?;
+    let explaining = Explaining::new(model.clone(), cases)?;
     let mut source = Source::open(&schema, &args.data, args.on_error.into())?;
     let mut out: Box<dyn Write> = if args.out.as_os_str() == "-" {
         Box::new(BufWriter::new(std::io::stdout().lock()))

@@ -4,7 +4,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use anyhow::Context;
+use arbiter_core::SystemClock;
+use arbiter_server::listen::ConnLimits;
 use arbiter_server::{App, Limits, Paths};
 
 #[derive(clap::Args, Clone)]
@@ -45,6 +49,41 @@ pub struct Args {
     /// Mark the console cookie Secure (behind a TLS-terminating proxy)
     #[arg(long, env = "ARBITER_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// Connection limits and timeouts.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ConnArgs {
+    /// Connections served at once (more wait in the kernel's backlog)
+    #[arg(long, env = "ARBITER_MAX_CONNECTIONS", default_value_t = ConnLimits::default().max_connections)]
+    pub max_connections: usize,
+    /// Milliseconds a client has to send a request's headers
+    #[arg(long, env = "ARBITER_HEADER_TIMEOUT_MS", default_value_t = ConnLimits::default().header_timeout.as_millis() as u64)]
+    pub header_timeout_ms: u64,
+    /// Milliseconds a client has to send a request's body (408 after)
+    #[arg(long, env = "ARBITER_BODY_TIMEOUT_MS", default_value_t = ConnLimits::default().body_timeout.as_millis() as u64)]
+    pub body_timeout_ms: u64,
+    /// Milliseconds a keep-alive connection may sit idle between requests
+    #[arg(long, env = "ARBITER_IDLE_TIMEOUT_MS", default_value_t = ConnLimits::default().idle_timeout.as_millis() as u64)]
+    pub idle_timeout_ms: u64,
+    /// Milliseconds between signed audit checkpoints while entries arrive (and refusal writes)
+    #[arg(long, env = "ARBITER_CHECKPOINT_MS", default_value_t = 1000)]
+    pub checkpoint_ms: u64,
+}
+
+impl Default for ConnArgs {
+    fn default() -> Self {
+        let c = ConnLimits::default();
+        ConnArgs {
+            max_connections: c.max_connections,
+            header_timeout_ms: c.header_timeout.as_millis() as u64,
+            body_timeout_ms: c.body_timeout.as_millis() as u64,
+            idle_timeout_ms: c.idle_timeout.as_millis() as u64,
+            checkpoint_ms: 1000,
+        }
+    }
 }
 
 pub fn open(args: &Args) -> anyhow::Result<App> {
@@ -55,15 +94,30 @@ pub fn open(args: &Args) -> anyhow::Result<App> {
         policy: args.policy.clone(),
         cases: args.cases.clone(),
     };
+    let ms = Duration::from_millis;
     let limits = Limits {
         queue_capacity: args.queue_capacity,
         max_body_bytes: args.max_body_bytes,
         max_batch: args.max_batch,
         write_chunk: args.write_chunk,
         secure_cookies: args.secure_cookies,
+        checkpoint_every: ms(args.conn.checkpoint_ms.max(10)),
+        conn: ConnLimits {
+            max_connections: args.conn.max_connections.max(1),
+            header_timeout: ms(args.conn.header_timeout_ms),
+            body_timeout: ms(args.conn.body_timeout_ms),
+            idle_timeout: ms(args.conn.idle_timeout_ms),
+            ..ConnLimits::default()
+        },
+        ..Limits::default()
     };
-    App::open(&paths, limits, Duration::from_millis(args.deadline_ms))
-        .with_context(|| format!("cannot start the server on {}", args.db.display()))
+    App::open(
+        &paths,
+        limits,
+        Duration::from_millis(args.deadline_ms),
+        Arc::new(SystemClock),
+    )
+    .with_context(|| format!("cannot start the server on {}", args.db.display()))
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {

@@ -1,11 +1,14 @@
 //! `arbiter token create|list|revoke`: API tokens, stored hashed; a new token is printed once.
+//! Creating and revoking go through the ledger (audited first, as over the API).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
-use arbiter_audit::{AuditLog, Entry, EntryKind};
-use arbiter_server::{Role, new_token, token_hash};
-use arbiter_store::{SqliteStore, Tokens};
+use arbiter_core::{Actor, Role, SystemClock, checked_name};
+use arbiter_ledger::Ledger;
+use arbiter_server::{new_token, token_hash};
+use arbiter_store::{SqliteStore, StoreRead};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -31,9 +34,12 @@ pub enum Command {
         /// viewer, analyst, lead, admin or ingest
         #[arg(long)]
         role: String,
-        /// Who or what holds it (a person, or a forwarder's name)
+        /// What the token is called (`alice-laptop`, `siem-forwarder`)
         #[arg(long)]
         name: String,
+        /// The person (or machine) who holds it; four eyes counts people (default: the name)
+        #[arg(long)]
+        person: Option<String>,
     },
     /// List tokens (never their secrets)
     List,
@@ -41,79 +47,81 @@ pub enum Command {
     Revoke { id: i64 },
 }
 
-/// Creates a token, audited before it is stored; returns the secret.
-pub fn create(
-    db: &std::path::Path,
-    audit: Option<&std::path::Path>,
-    role: &str,
-    name: &str,
-) -> anyhow::Result<String> {
-    let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-    let name = arbiter_server::auth::token_name(name).map_err(|e| anyhow::anyhow!(e))?;
-    let mut store = open_store(db)?;
-    let dir = audit.map_or_else(|| db.with_file_name("audit"), |a| a.to_path_buf());
-    let (mut log, _) = AuditLog::open(&dir).context(
-        "token create writes the audit log; while `arbiter serve` runs, create tokens with POST /api/v1/tokens",
-    )?;
-    let token = new_token();
-    let hash = token_hash(&token);
-    log.append(&arbiter_server::auth::token_created(
-        "cli/token",
-        name,
-        role,
-        &hash,
-    ))?;
-    store.create_token(name, role.as_str(), &hash, &chrono::Utc::now().to_rfc3339())?;
-    Ok(token)
-}
-
-fn open_store(db: &std::path::Path) -> anyhow::Result<SqliteStore> {
+fn open_store(db: &Path) -> anyhow::Result<Arc<SqliteStore>> {
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    Ok(SqliteStore::open(db)?)
+    Ok(Arc::new(SqliteStore::open(db)?))
+}
+
+fn ledger(db: &Path, audit: Option<&Path>) -> anyhow::Result<Ledger> {
+    let dir = audit.map_or_else(|| db.with_file_name("audit"), Path::to_path_buf);
+    let opened = Ledger::open(open_store(db)?, &dir, Arc::new(SystemClock)).context(
+        "token create and revoke write the audit log; while `arbiter serve` runs, use \
+         POST /api/v1/tokens and DELETE /api/v1/tokens/{id}",
+    )?;
+    Ok(opened.ledger)
+}
+
+/// Creates a token for `person` (default: `name`), audited before it is stored; returns the
+/// secret.
+pub fn create(
+    db: &Path,
+    audit: Option<&Path>,
+    role: &str,
+    name: &str,
+    person: Option<&str>,
+) -> anyhow::Result<String> {
+    let role: Role = role.parse()?;
+    let name = checked_name("token name", name)?;
+    let person = checked_name("person", person.unwrap_or(name))?;
+    let mut l = ledger(db, audit)?;
+    let token = new_token();
+    l.create_token(
+        name,
+        person,
+        role,
+        &token_hash(&token),
+        &Actor::system("cli/token"),
+    )?;
+    l.checkpoint()?;
+    Ok(token)
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
-        Command::Create { role, name } => {
-            let token = create(&args.db, args.audit.as_deref(), &role, &name)?;
-            eprintln!("created a {role} token for {name}; it is shown once, store it now:");
+        Command::Create { role, name, person } => {
+            let token = create(
+                &args.db,
+                args.audit.as_deref(),
+                &role,
+                &name,
+                person.as_deref(),
+            )?;
+            eprintln!("created a {role} token {name}; it is shown once, store it now:");
             println!("{token}");
         }
         Command::List => {
             let store = open_store(&args.db)?;
             for t in store.tokens()? {
                 println!(
-                    "{:>4}  {:<8} {:<24} created {}{}",
+                    "{:>4}  {:<8} {:<24} {:<16} created {} by {}{}",
                     t.id,
                     t.role,
                     t.name,
-                    t.created_at,
+                    t.person,
+                    t.created_at.to_rfc3339(),
+                    t.created_by,
                     t.revoked_at
-                        .map_or(String::new(), |r| format!(", revoked {r}"))
+                        .map_or(String::new(), |r| format!(", revoked {}", r.to_rfc3339()))
                 );
             }
         }
         Command::Revoke { id } => {
-            let mut store = open_store(&args.db)?;
-            let dir = args
-                .audit
-                .clone()
-                .unwrap_or_else(|| args.db.with_file_name("audit"));
-            let (mut log, _) = AuditLog::open(&dir)?;
-            log.append(&Entry {
-                time: chrono::Utc::now(),
-                kind: EntryKind::Decision,
-                actor: "cli/token".into(),
-                entities: vec![format!("token:{id}")],
-                summary: format!("cli/token revoked token {id}"),
-                body: serde_json::json!({"revoke_token": id}),
-            })?;
-            anyhow::ensure!(
-                store.revoke_token(id, &chrono::Utc::now().to_rfc3339())?,
-                "no live token with id {id}"
-            );
+            let mut l = ledger(&args.db, args.audit.as_deref())?;
+            let (revoked, _) = l.revoke_token(id, &Actor::system("cli/token"))?;
+            l.checkpoint()?;
+            anyhow::ensure!(revoked, "token {id} was already revoked");
             println!("revoked token {id}");
         }
     }

@@ -14,7 +14,7 @@ use arbiter_store::AlertRow;
 pub fn user(name: &str, role: &str) -> User {
     User {
         name: name.into(),
-        role: role.into(),
+        role: role.parse().expect("a role"),
     }
 }
 
@@ -164,13 +164,12 @@ pub fn package(alert_id: &str, p: f64, flags: Vec<Flag>) -> EvidencePackage {
 pub fn row(id: i64, alert_id: &str, p: Option<f64>, tier: &str, state: &str) -> AlertRow {
     serde_json::from_value(serde_json::json!({
         "id": id,
-        "key": format!("test.csv:{id}:{alert_id}"),
-        "alert_id": alert_id,
+        "key": format!("test/{alert_id}"),
         "source_file": "test.csv",
         "source_line": id as u64 + 1,
         "time": format!("2024-05-01T10:00:{id:02}Z"),
         "received_at": "2024-05-01T10:01:00Z",
-        "bundle": "sha256:a6f2ccd4",
+        "bundle": format!("sha256:{}", "a6".repeat(32)),
         "p_malicious": p,
         "verdict": p.map(|p| if p >= 0.5 { "malicious" } else { "benign" }),
         "category": "exfiltration",
@@ -236,6 +235,7 @@ pub fn view(p: f64, flags: Vec<Flag>) -> AlertView {
                 note: Some("seen on the proxy too".into()),
             },
         ],
+        timeline_note: None,
     }
 }
 

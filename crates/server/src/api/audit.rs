@@ -25,7 +25,7 @@ fn index_of(raw: &str) -> Result<u64, ApiError> {
 }
 
 fn checkpoint_json(cp: &Checkpoint) -> Value {
-    json!({"size": cp.size, "root": hex::encode(cp.root), "time": cp.time.to_rfc3339(),
+    json!({"size": cp.size, "root": hex::encode(cp.root), "time": arbiter_core::display::time(&cp.time),
            "text": cp.to_text()})
 }
 

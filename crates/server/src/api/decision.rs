@@ -47,6 +47,12 @@ pub async fn decide(
     body: Result<Json<DecisionRequest>, JsonRejection>,
 ) -> Result<Json<HumanOutcome>, ApiError> {
     let id = super::path_id("alert id", &raw)?;
-    let Json(req) = body.map_err(super::bad_json)?;
+    let Json(req) = body.map_err(|e| {
+        ApiError::new(
+            e.status(),
+            "bad_request",
+            format!("bad decision body: {}", e.body_text()),
+        )
+    })?;
     Ok(Json(apply(&app, &caller, id, req).await?))
 }

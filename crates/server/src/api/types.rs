@@ -51,7 +51,7 @@ impl From<&AlertRow> for AlertJson {
             source_file: a.source_file.clone(),
             source_line: a.source_line,
             time: a.time.clone(),
-            received_at: a.received_at.to_rfc3339(),
+            received_at: display::time(&a.received_at),
             bundle: a.bundle.as_ref().map(|b| b.to_string()),
             p_malicious: a.p_malicious,
             headline: display::headline(a.p_malicious, abstained),
@@ -93,7 +93,7 @@ impl From<&DecisionRow> for DecisionJson {
             action: d.action.clone(),
             reasons: d.reasons.clone(),
             actor: d.actor.to_string(),
-            time: d.time.to_rfc3339(),
+            time: display::time(&d.time),
             audit_index: d.audit_index,
             reason_code: d.reason_code.clone(),
             note: d.note.clone(),
@@ -117,7 +117,7 @@ impl From<&FeedbackRow> for FeedbackJson {
     fn from(f: &FeedbackRow) -> FeedbackJson {
         FeedbackJson {
             actor: f.actor.to_string(),
-            time: f.time.to_rfc3339(),
+            time: display::time(&f.time),
             label: f.label.clone(),
             reason_code: f.reason_code.clone(),
             note: f.note.clone(),

@@ -8,8 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use arbiter_core::{Actor, SystemClock};
+use arbiter_ledger::Ledger;
 use arbiter_server::{App, Limits, Paths, Role};
-use arbiter_store::{SqliteStore, Tokens};
+use arbiter_store::SqliteStore;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -102,24 +106,29 @@ pub fn server_with(limits: Limits) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("arbiter.db");
     let mut tokens = BTreeMap::new();
-    let mut store = SqliteStore::open(&db).unwrap();
+    // Tokens are minted through the ledger, as `arbiter token create` does.
+    let store = Arc::new(SqliteStore::open(&db).unwrap());
+    let mut ledger = Ledger::open(store, &dir.path().join("audit"), Arc::new(SystemClock))
+        .unwrap()
+        .ledger;
     let mut add = |name: &str, role: Role| {
         let t = arbiter_server::new_token();
-        store
+        ledger
             .create_token(
                 name,
-                role.as_str(),
+                name,
+                role,
                 &arbiter_server::token_hash(&t),
-                "2026-12-01T00:00:00Z",
+                &Actor::system("cli/token"),
             )
             .unwrap();
         t
     };
-    for role in Role::ALL {
+    for &role in Role::ALL {
         tokens.insert(role, add(role.as_str(), role));
     }
     let analyst2 = add("second-analyst", Role::Analyst);
-    drop(store);
+    drop(ledger);
     let paths = Paths {
         db,
         audit: None,
@@ -127,7 +136,13 @@ pub fn server_with(limits: Limits) -> Server {
         policy: repo().join("policies/default.yaml"),
         cases: Some(f.cases.clone()),
     };
-    let app = App::open(&paths, limits, Duration::from_secs(30)).unwrap();
+    let app = App::open(
+        &paths,
+        limits,
+        Duration::from_secs(30),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
     Server {
         dir,
         app,
@@ -225,13 +240,18 @@ pub async fn ingest(s: &Server, alerts: &[Value]) -> Value {
     r.json()
 }
 
-/// Number of entries in the audit log (from a fresh checkpoint).
+/// Number of entries in the audit log.
 pub async fn audit_size(s: &Server) -> u64 {
-    get(&s.app, "/api/v1/audit/checkpoint", &s.tokens[&Role::Viewer])
-        .await
-        .json()["size"]
+    let r = get(&s.app, "/api/v1/audit/checkpoint", &s.tokens[&Role::Viewer]).await;
+    r.json()["log_size"]
         .as_u64()
-        .unwrap()
+        .unwrap_or_else(|| panic!("{}", r.text))
+}
+
+/// Writes the refusals counted so far and signs a checkpoint (what the server does every
+/// second).
+pub async fn flush(s: &Server) {
+    s.app.flush().await.unwrap();
 }
 
 /// `GET /api/v1/alerts/{id}` as a viewer.
