@@ -22,13 +22,7 @@ pub fn number(x: f64) -> String {
 
 /// A probability that never rounds to certainty: "0.973", "< 0.001", "> 0.999".
 pub fn prob(p: f64) -> String {
-    if p < 0.001 {
-        "< 0.001".into()
-    } else if p > 0.999 {
-        "> 0.999".into()
-    } else {
-        format!("{p:.3}")
-    }
+    arbiter_core::display::p_text(p)
 }
 
 /// The value as the analyst reads it.

@@ -20,6 +20,16 @@ pub fn text(p: &EvidencePackage) -> String {
     } else {
         format!("members {lo} to {hi}")
     };
+    let caveat = if p.uncertainty.flags.is_empty() {
+        String::new()
+    } else {
+        " — uncertain: do not take it at face value".to_string()
+    };
+    let _ = writeln!(
+        s,
+        "VERDICT {}{caveat}",
+        arbiter_core::display::verdict_words(v.p_malicious)
+    );
     let _ = writeln!(
         s,
         "score  p(malicious) {} [{members}], conformal set {{{}}} at α={}, OOD {:.2}, stability {:.2}",

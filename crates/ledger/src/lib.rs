@@ -81,8 +81,6 @@ pub struct Ledger {
     /// Set when a store write failed after its entry was appended.
     poisoned: Option<String>,
     crash: Option<CrashPoint>,
-    /// Size of the last signed checkpoint.
-    signed: u64,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -103,14 +101,12 @@ impl Ledger {
         clock: Arc<dyn Clock>,
     ) -> Result<Opened, LedgerError> {
         let (audit, recovery) = AuditLog::open(audit_dir)?;
-        let signed = audit.latest_checkpoint()?.map_or(0, |c| c.size);
         let mut ledger = Ledger {
             audit,
             store,
             clock,
             poisoned: None,
             crash: None,
-            signed,
         };
         let reconciled = ledger.reconcile()?;
         Ok(Opened {
@@ -224,19 +220,15 @@ impl Ledger {
         Ok(())
     }
 
-    /// Signs a checkpoint when entries exist that no checkpoint covers; returns it.
+    /// Signs a checkpoint (at the clock's time) when entries exist that no checkpoint covers;
+    /// returns it.
     pub fn checkpoint_if_behind(&mut self) -> Result<Option<Checkpoint>, LedgerError> {
-        if self.audit.len() <= self.signed {
-            return Ok(None);
-        }
-        self.checkpoint().map(Some)
+        Ok(self.audit.checkpoint_if_behind(self.clock.now())?)
     }
 
-    /// Signs a checkpoint of the whole log now.
+    /// Signs a checkpoint of the whole log now (at the clock's time).
     pub fn checkpoint(&mut self) -> Result<Checkpoint, LedgerError> {
-        let cp = self.audit.checkpoint()?;
-        self.signed = cp.size;
-        Ok(cp)
+        Ok(self.audit.checkpoint_at(self.clock.now())?)
     }
 }
 
