@@ -27,6 +27,8 @@ pub struct Fixture {
     pub cases: PathBuf,
     /// Test alerts as JSON objects (field name → text), with their true labels.
     pub alerts: Vec<Value>,
+    /// The scenario directory (schema.yaml, train.csv, test.csv).
+    pub scn: PathBuf,
 }
 
 pub fn repo() -> PathBuf {
@@ -88,6 +90,7 @@ pub fn fixture() -> &'static Fixture {
             bundle,
             cases: train,
             alerts,
+            scn,
         }
     })
 }
