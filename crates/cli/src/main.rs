@@ -35,6 +35,8 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Create, list or revoke API tokens
     Token(cmd::token::Args),
+    /// Register, list or activate model bundles (the registry)
+    Model(cmd::model::Args),
     /// Check a policy file or run its embedded tests
     Policy(cmd::policy::Args),
     /// Verify the audit log, prove entries, query what was decided about an entity
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Triage(a) => cmd::triage::run(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Token(a) => cmd::token::run(a),
+        Command::Model(a) => cmd::model::run(a),
         Command::Policy(a) => cmd::policy::run(a),
         Command::Audit(a) => cmd::audit::run(a),
         Command::Eval(a) => cmd::eval::run(a),

@@ -43,7 +43,7 @@ pub use admin::{Denial, HumanOutcome, POLICY_STATE};
 pub use alerts::{AlertRecord, RecordedAlert};
 pub use error::LedgerError;
 pub use human::{DecisionRequest, Plan, Refusal, Rules};
-pub use reconcile::{Reconciled, StoreCheck, record_of};
+pub use reconcile::{Reconciled, StoreCheck, check_store, record_of};
 
 /// Where a test may make the ledger crash (abort the process) to prove recovery.
 #[doc(hidden)]

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use arbiter_audit::Entry;
+use arbiter_audit::{AuditReader, Entry};
 use arbiter_store::{Mutation, Recorded, StoreError, StoreRead};
 use serde::Serialize;
 
@@ -181,27 +181,34 @@ impl Ledger {
     /// Checks the whole log against the store: every recorded change's effect must be there.
     /// Slower than the reconciliation on open (which trusts the applied mark); for audits.
     pub fn check_store(&self) -> Result<StoreCheck, LedgerError> {
-        let mut out = StoreCheck::default();
-        let mut voided = BTreeSet::new();
-        for i in 0..self.audit.len() {
-            voided.extend(voids_of(&self.audit.entry(i)?));
-        }
-        for i in 0..self.audit.len() {
-            let e = self.audit.entry(i)?;
-            let Some(rec) = record_of(&e) else { continue };
-            if voided.contains(&i) {
-                continue;
-            }
-            out.checked += 1;
-            let mutations = rec.map_err(|message| LedgerError::BadRecord { index: i, message })?;
-            for m in mutations {
-                if let Some(missing) = missing(self.store.as_ref(), i, &m)? {
-                    out.missing.push((i, missing));
-                }
-            }
-        }
-        Ok(out)
+        check_store(&self.audit.reader(), self.store.as_ref())
     }
+}
+
+/// [`Ledger::check_store`] without the writer: a read-only audit of a log and a store (works
+/// while a server holds the log).
+pub fn check_store(audit: &AuditReader, store: &dyn StoreRead) -> Result<StoreCheck, LedgerError> {
+    let mut out = StoreCheck::default();
+    let mut voided = BTreeSet::new();
+    let len = audit.len();
+    for i in 0..len {
+        voided.extend(voids_of(&audit.entry(i)?));
+    }
+    for i in 0..len {
+        let e = audit.entry(i)?;
+        let Some(rec) = record_of(&e) else { continue };
+        if voided.contains(&i) {
+            continue;
+        }
+        out.checked += 1;
+        let mutations = rec.map_err(|message| LedgerError::BadRecord { index: i, message })?;
+        for m in mutations {
+            if let Some(missing) = missing(store, i, &m)? {
+                out.missing.push((i, missing));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn note(rep: &mut Reconciled, index: u64, summary: String) {

@@ -18,6 +18,7 @@ use arbiter_triage::{Guards, Scorer};
 use crate::denials::Denials;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::writer::{Door, Turn};
 
 /// Limits that protect the server and say so (408, 413, 429, 503) instead of failing silently.
 #[derive(Debug, Clone)]
@@ -29,8 +30,11 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Most alerts in one ingest request (`413` above).
     pub max_batch: usize,
-    /// Alerts decided and recorded per turn of the writer; a request holding more takes
-    /// several turns, so a decision queued meanwhile waits for one chunk, not the request.
+    /// Alerts scored and explained together, before the writer is taken (bigger batches
+    /// explain faster).
+    pub score_chunk: usize,
+    /// Alerts decided and recorded per turn of the writer: a decision arriving meanwhile
+    /// waits for at most one such turn.
     pub write_chunk: usize,
     /// Mark the console's cookie `Secure` (when served behind TLS).
     pub secure_cookies: bool,
@@ -49,7 +53,8 @@ impl Default for Limits {
             queue_capacity: 20_000,
             max_body_bytes: 16 << 20,
             max_batch: 10_000,
-            write_chunk: 128,
+            score_chunk: 256,
+            write_chunk: 16,
             secure_cookies: false,
             checkpoint_every: Duration::from_secs(1),
             max_denial_keys: 10_000,
@@ -104,9 +109,8 @@ pub struct Writer {
 }
 
 pub struct Inner {
-    /// The writer. A FIFO-fair lock, so an analyst's click waits for the chunks already
-    /// queued but is never overtaken by later ones.
-    pub writer: tokio::sync::Mutex<Writer>,
+    /// The writer, one at a time; people and admin changes before ingest chunks.
+    pub writer: Door<Writer>,
     /// Set when a write panicked holding the writer: every later write refuses until a
     /// restart (the ledger reconciles on open).
     pub poisoned: AtomicBool,
@@ -144,6 +148,8 @@ impl App {
         deadline: Duration,
         clock: Arc<dyn Clock>,
     ) -> Result<App, OpenError> {
+        // Scoring gives way to people and readers for the CPU.
+        arbiter_triage::scoring_pool_gives_way();
         let policy = Arc::new(Policy::load(&paths.policy)?);
         let text = std::fs::read_to_string(&paths.policy).map_err(|source| OpenError::Io {
             path: paths.policy.clone(),
@@ -188,7 +194,7 @@ impl App {
         let sha256 = arbiter_triage::sha256_hex(text.as_bytes());
         let read: Arc<dyn StoreRead> = store;
         Ok(App(Arc::new(Inner {
-            writer: tokio::sync::Mutex::new(Writer { ledger, guards }),
+            writer: Door::new(Writer { ledger, guards }),
             poisoned: AtomicBool::new(false),
             store: read,
             audit,
@@ -213,8 +219,26 @@ impl App {
         })))
     }
 
-    /// Runs `f` with the writer, off the async threads.
+    /// Runs `f` with the writer at the next turn (people, admin changes, refusals), off the
+    /// async threads.
     pub async fn write<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        F: FnOnce(&mut Writer) -> Result<R, ApiError> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.write_turn(Turn::Priority, f).await
+    }
+
+    /// Runs `f` with the writer when nobody with priority waits (ingest chunks).
+    pub async fn write_bulk<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        F: FnOnce(&mut Writer) -> Result<R, ApiError> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.write_turn(Turn::Bulk, f).await
+    }
+
+    async fn write_turn<R, F>(&self, turn: Turn, f: F) -> Result<R, ApiError>
     where
         F: FnOnce(&mut Writer) -> Result<R, ApiError> + Send + 'static,
         R: Send + 'static,
@@ -224,7 +248,7 @@ impl App {
             if app.0.poisoned.load(Ordering::SeqCst) {
                 return Err(poisoned());
             }
-            let mut w = app.0.writer.blocking_lock();
+            let mut w = app.0.writer.enter(turn);
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut w))) {
                 Ok(r) => r,
                 Err(_) => {

@@ -23,6 +23,7 @@ pub mod listen;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod writer;
 
 use std::future::Future;
 use std::sync::atomic::Ordering;

@@ -411,7 +411,8 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
 #[tokio::test]
 async fn a_batch_larger_than_the_write_chunk_is_triaged_whole_and_in_order() {
     let s = server_with(arbiter_server::Limits {
-        write_chunk: 7,
+        score_chunk: 11,
+        write_chunk: 4,
         ..arbiter_server::Limits::default()
     });
     let report = ingest(&s, &fixture().alerts[..30]).await;

@@ -44,7 +44,7 @@ async fn issue_10_readers_answer_while_the_writer_is_held() {
     let id = report["alerts"][0]["id"].as_i64().unwrap();
     let key = report["alerts"][0]["key"].as_str().unwrap().to_string();
     let v = s.tokens[&Role::Viewer].clone();
-    let held = s.app.0.writer.lock().await;
+    let held = s.app.0.writer.enter(arbiter_server::writer::Turn::Priority);
     for uri in [
         "/api/v1/queue".to_string(),
         format!("/api/v1/alerts/{id}"),
@@ -443,7 +443,10 @@ async fn issue_10_duplicate_keys_and_oversized_values_and_notes_are_refused_by_n
         "{}",
         &r.text[..300.min(r.text.len())]
     );
-    assert!(r.text.len() < 4_000, "the refusal does not repeat the value");
+    assert!(
+        r.text.len() < 4_000,
+        "the refusal does not repeat the value"
+    );
     // A 10 MB note is refused before it reaches the log.
     let id = ingest(&s, &fixture().alerts[..1]).await["alerts"][0]["id"]
         .as_i64()

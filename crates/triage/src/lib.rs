@@ -36,7 +36,7 @@ pub use error::TriageError;
 pub use guards::{Guards, RATE_LIMITER_STATE, state_of};
 pub use keys::KeyMaker;
 pub use rows::risk;
-pub use score::{Scored, Scorer};
+pub use score::{SCORING_NICENESS, Scored, Scorer, give_way, scoring_pool_gives_way};
 pub use start::{InForce, put_in_force};
 
 /// What a run did: counts per tier and reason, automation, flood control.
@@ -101,6 +101,58 @@ impl Prepared {
     /// The fresh alerts' records, for scoring.
     pub fn records(&self) -> Vec<Record> {
         self.fresh.iter().map(|i| i.record.clone()).collect()
+    }
+
+    /// Splits a scored batch into parts of at most `n` fresh alerts, to be recorded in separate
+    /// (shorter) turns of the writer; the alerts already stored go with the last part. Each
+    /// part's outcomes come back in input order within the part; the parts together cover the
+    /// batch.
+    pub fn split(self, scored: Scored, n: usize) -> Vec<(Prepared, Scored)> {
+        let n = n.max(1);
+        let fresh_keys: HashSet<AlertKey> = self.fresh.iter().map(|i| i.key.clone()).collect();
+        let mut first_seen = HashSet::new();
+        let rest: Vec<(AlertKey, u64)> = self
+            .order
+            .into_iter()
+            .filter(|(k, _)| !(fresh_keys.contains(k) && first_seen.insert(k.clone())))
+            .collect();
+        let mut parts = Vec::new();
+        let mut fresh = self.fresh.into_iter().peekable();
+        let mut packages = scored.packages.into_iter();
+        while fresh.peek().is_some() {
+            let part: Vec<Incoming> = fresh.by_ref().take(n).collect();
+            let order = part
+                .iter()
+                .map(|i| (i.key.clone(), i.record.line))
+                .collect();
+            let p: Vec<_> = packages.by_ref().take(part.len()).collect();
+            parts.push((
+                Prepared { order, fresh: part },
+                Scored {
+                    packages: p,
+                    status: scored.status.clone(),
+                    ms_per_row: scored.ms_per_row,
+                    bundle: scored.bundle.clone(),
+                },
+            ));
+        }
+        let empty = || Scored {
+            packages: Vec::new(),
+            status: scored.status.clone(),
+            ms_per_row: scored.ms_per_row,
+            bundle: scored.bundle.clone(),
+        };
+        match parts.last_mut() {
+            Some((last, _)) => last.order.extend(rest),
+            None => parts.push((
+                Prepared {
+                    order: rest,
+                    fresh: Vec::new(),
+                },
+                empty(),
+            )),
+        }
+        parts
     }
 }
 
@@ -285,4 +337,55 @@ pub fn load_cases(model: &Model, path: &std::path::Path) -> Result<CaseStore, Tr
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use arbiter_ingest::Value;
+    use arbiter_policy::ModelStatus;
+    use arbiter_store::MemoryStore;
+
+    use super::*;
+
+    fn incoming(line: u64, id: &str) -> Incoming {
+        Incoming {
+            record: Record {
+                line,
+                features: vec![Value::Num(line as f64)],
+                label: None,
+                category: None,
+                time_ms: None,
+                ids: vec![],
+            },
+            key: AlertKey::new("t", id).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_scored_batch_splits_into_parts_that_cover_it_once_in_order() {
+        let batch: Vec<Incoming> = (1..=10)
+            .map(|l| incoming(l, &format!("a{}", if l == 7 { 2 } else { l })))
+            .collect();
+        let prepared = prepare(batch, &MemoryStore::new()).unwrap();
+        assert_eq!(prepared.fresh.len(), 9, "line 7 repeats a2");
+        let scored = Scored {
+            packages: vec![None; 9],
+            status: ModelStatus::Ok,
+            ms_per_row: 0.0,
+            bundle: "b".into(),
+        };
+        let parts = prepared.split(scored, 4);
+        assert_eq!(parts.len(), 3);
+        let fresh: Vec<u64> = parts
+            .iter()
+            .flat_map(|(p, _)| p.fresh.iter().map(|i| i.record.line))
+            .collect();
+        assert_eq!(fresh, vec![1, 2, 3, 4, 5, 6, 8, 9, 10]);
+        for (p, s) in &parts {
+            assert_eq!(p.fresh.len(), s.packages.len());
+        }
+        let lines: usize = parts.iter().map(|(p, _)| p.len()).sum();
+        assert_eq!(lines, 10, "the repeat is answered with the last part");
+        assert!(parts[2].0.order.iter().any(|(_, l)| *l == 7));
+    }
 }

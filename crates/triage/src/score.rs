@@ -12,6 +12,30 @@ use arbiter_policy::ModelStatus;
 
 use crate::TriageError;
 
+/// How much lower than the rest of the process scoring runs (Linux nice value): scoring and
+/// explaining is background work that may take every core; a person's click, a read and the
+/// writer's turn should not queue behind it for the CPU.
+pub const SCORING_NICENESS: i32 = 10;
+
+/// Lowers the calling thread's CPU priority by [`SCORING_NICENESS`] (Linux; elsewhere, and on
+/// failure, nothing happens: priority is an optimisation, not a guarantee).
+pub fn give_way() {
+    #[cfg(target_os = "linux")]
+    {
+        let _ =
+            rustix::process::setpriority_process(Some(rustix::thread::gettid()), SCORING_NICENESS);
+    }
+}
+
+/// Makes the global rayon pool (where TreeSHAP, explanation and OOD search run) give way too.
+/// Call once at the start of a server, before any scoring; later calls change nothing.
+pub fn scoring_pool_gives_way() {
+    let _ = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("arbiter-score-{i}"))
+        .start_handler(|_| give_way())
+        .build_global();
+}
+
 /// A model made ready to score and explain, with the field holding the asset's role.
 pub struct Scorer {
     explaining: Arc<Explaining>,

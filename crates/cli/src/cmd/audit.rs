@@ -27,6 +27,10 @@ pub enum Command {
         /// cut off undetected)
         #[arg(long)]
         require_covered: bool,
+        /// Also check that this database holds every audited change (alerts, decisions,
+        /// tokens, models): "every audited decision is in the store"
+        #[arg(long)]
+        db: Option<PathBuf>,
     },
     /// Inclusion proof of entry N in the tree of the given size (default: the whole log)
     Prove {
@@ -62,11 +66,34 @@ pub enum Command {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let dir = &args.audit;
     match args.command {
-        Command::Verify { require_covered } => {
+        Command::Verify {
+            require_covered,
+            db,
+        } => {
             let report = verify(dir)?;
             println!("{report}");
             if !report.is_ok() {
                 anyhow::bail!("audit log {} failed verification", dir.display());
+            }
+            if let Some(db) = db {
+                let store = arbiter_store::SqliteStore::open(&db)?;
+                let check = arbiter_ledger::check_store(&AuditReader::open(dir)?, &store)?;
+                for (i, what) in check.missing.iter().take(20) {
+                    println!("missing from the store: entry {i}: {what}");
+                }
+                if !check.missing.is_empty() {
+                    anyhow::bail!(
+                        "{} of {} audited changes are missing from {}; opening it with                          `arbiter serve` or `arbiter triage` restores them from the log",
+                        check.missing.len(),
+                        check.checked,
+                        db.display()
+                    );
+                }
+                println!(
+                    "store {}: holds all {} audited changes",
+                    db.display(),
+                    check.checked
+                );
             }
             if require_covered && let Some(first) = report.first_uncovered {
                 anyhow::bail!(

@@ -150,6 +150,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         queue_capacity: arbiter_server::Limits::default().queue_capacity,
         max_body_bytes: arbiter_server::Limits::default().max_body_bytes,
         max_batch: arbiter_server::Limits::default().max_batch,
+        score_chunk: arbiter_server::Limits::default().score_chunk,
         write_chunk: arbiter_server::Limits::default().write_chunk,
         deadline_ms: 10_000,
         secure_cookies: false,

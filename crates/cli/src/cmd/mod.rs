@@ -9,6 +9,7 @@ pub mod demo;
 pub mod eval;
 pub mod explain;
 pub mod generate;
+pub mod model;
 pub mod policy;
 pub mod score;
 pub mod serve;

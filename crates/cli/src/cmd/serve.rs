@@ -40,7 +40,10 @@ pub struct Args {
     /// Most alerts in one ingest request (413 above)
     #[arg(long, env = "ARBITER_MAX_BATCH", default_value_t = Limits::default().max_batch)]
     pub max_batch: usize,
-    /// Alerts the writer triages at a time (a decision waits for at most one such chunk)
+    /// Alerts scored and explained together before the writer is taken
+    #[arg(long, env = "ARBITER_SCORE_CHUNK", default_value_t = Limits::default().score_chunk)]
+    pub score_chunk: usize,
+    /// Alerts decided and recorded per turn of the writer (a decision waits for at most one)
     #[arg(long, env = "ARBITER_WRITE_CHUNK", default_value_t = Limits::default().write_chunk)]
     pub write_chunk: usize,
     /// Scoring deadline per ingest batch, in milliseconds (timeout ⇒ analyst, model_timeout)
@@ -99,6 +102,7 @@ pub fn open(args: &Args) -> anyhow::Result<App> {
         queue_capacity: args.queue_capacity,
         max_body_bytes: args.max_body_bytes,
         max_batch: args.max_batch,
+        score_chunk: args.score_chunk,
         write_chunk: args.write_chunk,
         secure_cookies: args.secure_cookies,
         checkpoint_every: ms(args.conn.checkpoint_ms.max(10)),

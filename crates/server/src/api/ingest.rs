@@ -172,41 +172,49 @@ pub async fn ingest(
             ),
         )
     })?;
-    let ndjson = to_ndjson(&headers, body)?;
     let seq = app.0.batch_seq.fetch_add(1, Ordering::SeqCst);
     let file = format!(
         "http-{}-{seq}",
         app.0.clock.now().format("%Y%m%dT%H%M%S%.3fZ")
     );
-    let parsed = arbiter_ingest::parse_ndjson(&model.schema, &file, ndjson);
-    if parsed.len() > app.0.limits.max_batch {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!(
-                "{} alerts in one request; at most {} are accepted: split the batch",
-                parsed.len(),
-                app.0.limits.max_batch
-            ),
-        ));
-    }
-    let mut batch = Vec::new();
-    let mut rejected = Vec::new();
-    for r in parsed {
-        match r {
-            Ok(record) => match keys.key(&record) {
-                Ok(key) => batch.push(Incoming { record, key }),
-                Err(e) => rejected.push(RowError {
-                    file: file.clone(),
-                    line: record.line,
-                    field: None,
-                    value: None,
-                    problem: e.to_string(),
-                }),
-            },
-            Err(e) => rejected.push(e),
+    // Parsing a large body is CPU work: off the async threads, so other requests (an
+    // analyst's click) are not held up behind it.
+    let max_batch = app.0.limits.max_batch;
+    let file2 = file.clone();
+    let (batch, rejected) = tokio::task::spawn_blocking(move || {
+        let ndjson = to_ndjson(&headers, body)?;
+        let parsed = arbiter_ingest::parse_ndjson(&model.schema, &file2, ndjson);
+        if parsed.len() > max_batch {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!(
+                    "{} alerts in one request; at most {max_batch} are accepted: split the batch",
+                    parsed.len(),
+                ),
+            ));
         }
-    }
+        let mut batch = Vec::new();
+        let mut rejected = Vec::new();
+        for r in parsed {
+            match r {
+                Ok(record) => match keys.key(&record) {
+                    Ok(key) => batch.push(Incoming { record, key }),
+                    Err(e) => rejected.push(RowError {
+                        file: file2.clone(),
+                        line: record.line,
+                        field: None,
+                        value: None,
+                        problem: e.to_string(),
+                    }),
+                },
+                Err(e) => rejected.push(e),
+            }
+        }
+        Ok((batch, rejected))
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the parsing task failed: {e}")))??;
     app.0
         .metrics
         .rejected_lines
@@ -267,15 +275,16 @@ pub async fn ingest(
     }))
 }
 
-/// Triages `batch` a chunk at a time: each chunk is scored and explained without the writer,
-/// then decided and recorded in one short turn of it, so a decision queued meanwhile waits
-/// for one chunk's turn, never for scoring.
+/// Triages `batch` a chunk at a time: each chunk of `score_chunk` alerts is scored and
+/// explained without the writer, then decided and recorded `write_chunk` alerts per short turn
+/// of it, so a decision queued meanwhile waits for one such turn, never for scoring.
 async fn triage_chunks(
     app: &App,
     mut batch: Vec<Incoming>,
     file: String,
 ) -> Result<Vec<Triaged>, ApiError> {
-    let chunk = app.0.limits.write_chunk.max(1);
+    let chunk = app.0.limits.score_chunk.max(1);
+    let per_turn = app.0.limits.write_chunk.max(1);
     let scorer = app.scorer();
     let mut done: Vec<Triaged> = Vec::with_capacity(batch.len());
     while !batch.is_empty() {
@@ -291,31 +300,38 @@ async fn triage_chunks(
                 app.0.clock.clone(),
                 app.0.deadline,
             );
-            let (prepared, scored) = tokio::task::spawn_blocking(move || {
+            let parts = tokio::task::spawn_blocking(move || {
                 let scored = scorer2.score(&prepared.records(), &file2, deadline, clock.as_ref());
-                (prepared, scored)
+                prepared.split(scored, per_turn)
             })
             .await
             .map_err(|e| ApiError::internal(format!("the scoring task failed: {e}")))?;
-            let (scorer3, file3, app3) = (scorer.clone(), file.clone(), app.clone());
-            app.write(move |w| {
-                let mut sum = Summary::default();
-                let out = arbiter_triage::record(
-                    prepared,
-                    scored,
-                    &scorer3,
-                    &mut w.guards,
-                    &mut w.ledger,
-                    &file3,
-                    &mut sum,
-                )?;
-                let now = w.ledger.clock().now_ms();
-                app3.0
-                    .breaker_open
-                    .store(w.guards.breaker_open(now), Ordering::Relaxed);
-                Ok(out)
-            })
-            .await
+            let mut out = Vec::new();
+            for (prepared, scored) in parts {
+                let (scorer3, file3, app3) = (scorer.clone(), file.clone(), app.clone());
+                let recorded = app
+                    .write_bulk(move |w| {
+                        let mut sum = Summary::default();
+                        let out = arbiter_triage::record(
+                            prepared,
+                            scored,
+                            &scorer3,
+                            &mut w.guards,
+                            &mut w.ledger,
+                            &file3,
+                            &mut sum,
+                        )?;
+                        let now = w.ledger.clock().now_ms();
+                        app3.0
+                            .breaker_open
+                            .store(w.guards.breaker_open(now), Ordering::Relaxed);
+                        Ok(out)
+                    })
+                    .await?;
+                out.extend(recorded);
+            }
+            out.sort_by_key(|t| t.line);
+            Ok::<_, ApiError>(out)
         };
         match step.await {
             Ok(v) => done.extend(v),

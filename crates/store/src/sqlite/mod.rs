@@ -7,7 +7,9 @@ mod row;
 mod write;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, params};
 
@@ -22,6 +24,20 @@ pub struct SqliteStore {
     name: String,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Cleared on drop: stops the checkpointing thread.
+    alive: Arc<AtomicBool>,
+}
+
+/// WAL pages after which a commit checkpoints by itself (a safety net: normally the
+/// checkpointing thread has copied them long before).
+const AUTOCHECKPOINT_PAGES: i64 = 10_000;
+/// How often the checkpointing thread copies the WAL into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.alive.store(false, Ordering::SeqCst);
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -44,11 +60,21 @@ impl SqliteStore {
         )
         .map_err(|e| backend(&name, e))?;
         migrate(&mut conn, &name)?;
+        // Commits do not stop to copy the WAL into the database: a thread of its own does,
+        // passively (never blocking the writer or readers), so a write's latency stays that
+        // of the write.
+        conn.execute_batch(&format!(
+            "PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES};"
+        ))
+        .map_err(|e| backend(&name, e))?;
+        let alive = Arc::new(AtomicBool::new(true));
+        spawn_checkpointer(path, alive.clone());
         Ok(SqliteStore {
             path: path.to_path_buf(),
             name,
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
+            alive,
         })
     }
 
@@ -122,6 +148,24 @@ impl SqliteStore {
     pub(crate) fn err(&self, e: rusqlite::Error) -> StoreError {
         backend(&self.name, e)
     }
+}
+
+/// Copies the WAL into the database every [`CHECKPOINT_EVERY`] until the store is dropped. A
+/// failure is not fatal: the writer's own autocheckpoint still bounds the WAL.
+fn spawn_checkpointer(path: &Path, alive: Arc<AtomicBool>) {
+    let path = path.to_path_buf();
+    let _ = std::thread::Builder::new()
+        .name("arbiter-sqlite-checkpoint".into())
+        .spawn(move || {
+            let Ok(conn) = Connection::open(&path) else {
+                return;
+            };
+            let _ = conn.execute_batch("PRAGMA busy_timeout = 1000;");
+            while alive.load(Ordering::SeqCst) {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+        });
 }
 
 /// Turns a SQLite error into the store's: busy and locked become [`StoreError::Busy`], an

@@ -55,7 +55,10 @@ pub struct Args {
     /// Single-alert requests timed, one after another, on the idle server
     #[arg(long, default_value_t = 1000)]
     pub singles: usize,
-    /// Alerts the server's writer triages at a time (the server's --write-chunk)
+    /// Alerts the server scores together before taking the writer (the server's --score-chunk)
+    #[arg(long, default_value_t = Limits::default().score_chunk)]
+    pub score_chunk: usize,
+    /// Alerts the server's writer records per turn (the server's --write-chunk)
     #[arg(long, default_value_t = Limits::default().write_chunk)]
     pub write_chunk: usize,
     /// Single-alert requests timed while batches keep the writer busy
@@ -133,6 +136,7 @@ fn fresh(args: &Args, dir: &Path) -> anyhow::Result<(App, Tokens)> {
     };
     let limits = Limits {
         queue_capacity: 1_000_000,
+        score_chunk: args.score_chunk,
         write_chunk: args.write_chunk,
         ..Limits::default()
     };
@@ -269,6 +273,9 @@ fn background_load(
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    // As `arbiter serve` does before anything scores (the baseline below would otherwise
+    // start the scoring pool first, at normal priority).
+    arbiter_triage::scoring_pool_gives_way();
     let model = Arc::new(Model::load(&args.model)?);
     let mut source = Source::open(&model.schema, &args.data, OnError::Skip)?;
     let needed = args.alerts + args.singles + args.singles_under_load;
@@ -389,7 +396,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let v: serde_json::Value = serde_json::from_slice(&body)?;
             ids.push(v["alerts"][0]["id"].as_i64().unwrap_or(0));
         }
-        let (ids_idle, ids_load) = ids.split_at(args.decisions);
+        let (ids_idle, rest) = ids.split_at(args.decisions);
+        let ids_load = &rest[..args.decisions];
 
         eprintln!(
             "bench-serve: {} analyst decisions and reads, idle",
@@ -475,6 +483,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             alerts: args.alerts,
             batch: args.batch,
             connections: args.connections,
+            score_chunk: args.score_chunk,
             write_chunk: args.write_chunk,
             in_process_alerts_per_second: in_process,
             http_alerts_per_second: http_rate,

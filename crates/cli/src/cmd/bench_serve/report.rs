@@ -25,6 +25,7 @@ pub struct Report {
     pub alerts: usize,
     pub batch: usize,
     pub connections: usize,
+    pub score_chunk: usize,
     pub write_chunk: usize,
     pub in_process_alerts_per_second: f64,
     pub http_alerts_per_second: f64,
@@ -62,10 +63,11 @@ pub fn latency(mut ms: Vec<f64>) -> Latency {
 
 pub fn write(out: &Path, r: &Report) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let name = if r.write_chunk == Limits::default().write_chunk {
+    let d = Limits::default();
+    let name = if r.write_chunk == d.write_chunk && r.score_chunk == d.score_chunk {
         "bench-serve".to_string()
     } else {
-        format!("bench-serve-chunk{}", r.write_chunk)
+        format!("bench-serve-score{}-write{}", r.score_chunk, r.write_chunk)
     };
     std::fs::write(
         out.join(format!("{name}.json")),
@@ -83,8 +85,9 @@ pub fn write(out: &Path, r: &Report) -> anyhow::Result<()> {
          machine, so client and server share the two cores. Command: `arbiter bench-serve \
          --model … --data … --out …` (defaults unless stated).\n\n\
          ## Sustained ingest\n\n{} alerts, NDJSON batches of {} (one Idempotency-Key each), {} \
-         connections; the writer decides and records {} alerts per turn (`--write-chunk`), \
-         scoring happens before the turn.\n\n\
+         connections; the server scores {} alerts at a time without the writer \
+         (`--score-chunk`), then decides and records {} per turn of the writer \
+         (`--write-chunk`).\n\n\
          | path | alerts/s | ratio |\n|---|---:|---:|\n\
          | in-process triage (ledger and engine, same alerts and batches, no HTTP) | {:.0} | 1.00 |\n\
          | HTTP `POST /api/v1/alerts` | {:.0} | {:.2} |\n\n\
@@ -111,6 +114,7 @@ pub fn write(out: &Path, r: &Report) -> anyhow::Result<()> {
         r.alerts,
         r.batch,
         r.connections,
+        r.score_chunk,
         r.write_chunk,
         r.in_process_alerts_per_second,
         r.http_alerts_per_second,
