@@ -171,3 +171,68 @@ impl From<serde_json::Error> for ApiError {
         ApiError::internal(format!("cannot serialise the answer: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use arbiter_core::{AlertKey, AlertState};
+
+    use super::*;
+
+    fn status(e: impl Into<ApiError>) -> StatusCode {
+        e.into().status
+    }
+
+    #[test]
+    fn each_failure_answers_with_its_one_status() {
+        let key = AlertKey::new("t", "1").unwrap();
+        assert_eq!(status(StoreError::NoSuchAlert(7)), StatusCode::NOT_FOUND);
+        assert_eq!(
+            status(StoreError::StaleState {
+                key: key.clone(),
+                expected: AlertState::Analyst,
+                found: AlertState::Approved,
+            }),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(StoreError::Busy {
+                backend: "sqlite",
+                target: "db".into(),
+                message: "locked".into(),
+            }),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(AuditError::Locked {
+                dir: "audit".into()
+            }),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(LedgerError::Refused(Refusal::Invalid("no".into()))),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            status(LedgerError::Refused(Refusal::Conflict("no".into()))),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(LedgerError::NotStored {
+                first: 1,
+                last: 2,
+                source: StoreError::NoSuchAlert(1),
+            }),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audited but not stored: restored on restart, so retry later"
+        );
+        assert_eq!(
+            status(LedgerError::Store(StoreError::NoSuchKey(key))),
+            StatusCode::NOT_FOUND,
+            "a wrapped store error keeps its status"
+        );
+        let retry = ApiError::from(AuditError::Locked {
+            dir: "audit".into(),
+        });
+        assert_eq!(retry.retry_after_s, Some(1));
+    }
+}
