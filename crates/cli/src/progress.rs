@@ -86,3 +86,13 @@ impl arbiter_train::Progress for Stages {
         }
     }
 }
+
+/// A bar over a count of steps.
+pub fn counter(len: u64, what: &str) -> ProgressBar {
+    let pb = bar(
+        len,
+        "{spinner} {msg} [{bar:30}] {pos}/{len} {prefix} ({eta})",
+    );
+    pb.set_prefix(what.to_string());
+    pb
+}

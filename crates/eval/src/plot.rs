@@ -5,6 +5,7 @@
 
 mod font;
 mod header;
+mod series;
 
 use std::fmt::Display;
 use std::path::Path;
@@ -17,6 +18,7 @@ use arbiter_core::stats::{ReliabilityBin, RiskCoveragePoint};
 use crate::EvalError;
 use font::FAMILY;
 use header::{LegendEntry, draw_header};
+pub use series::{Series, SeriesPoint, series_png};
 
 /// Width of every plot, in pixels.
 const WIDTH: u32 = 800;

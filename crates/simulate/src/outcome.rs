@@ -108,4 +108,7 @@ pub struct ArmRun {
     pub analysts: Vec<AnalystDay>,
     /// Alerts waiting for a person at the end of each day, day by day.
     pub backlog: Vec<u64>,
+    /// Simulated reviews the ledger's rules refused (each is a simulator defect to look at:
+    /// a person's decision would be refused the same way).
+    pub refused_reviews: u64,
 }

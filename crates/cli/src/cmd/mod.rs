@@ -13,6 +13,7 @@ pub mod model;
 pub mod policy;
 pub mod score;
 pub mod serve;
+pub mod simulate;
 pub mod split;
 pub mod token;
 pub mod train;
