@@ -74,7 +74,13 @@ pub enum Data {
     Files {
         schema: PathBuf,
         train: PathBuf,
-        stream: PathBuf,
+        /// The file streamed after day 0. Without it, the train file is split: `stream_share`
+        /// of its rows (a seeded draw) plus every row of a withheld family are streamed, the
+        /// rest train the day-0 model.
+        #[serde(default)]
+        stream: Option<PathBuf>,
+        #[serde(default)]
+        stream_share: Option<f64>,
     },
 }
 
@@ -362,6 +368,29 @@ fn validate(c: &SimConfig, origin: &str) -> Result<(), SimError> {
             origin,
             "stream.diurnal: expected office, flat or 24 non-negative weights".into(),
         ));
+    }
+    if let Data::Files {
+        stream,
+        stream_share,
+        ..
+    } = &c.data
+    {
+        match (stream, stream_share) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    origin,
+                    "data: give either stream (a file) or stream_share (split the train file), not both"
+                        .into(),
+                ));
+            }
+            (None, Some(x)) if !(*x > 0.0 && *x < 1.0) => {
+                return Err(invalid(
+                    origin,
+                    format!("data.stream_share = {x}: expected a share strictly between 0 and 1"),
+                ));
+            }
+            _ => {}
+        }
     }
     crate::analysts::validate_team(&c.analysts.team)
         .map_err(|e| invalid(origin, format!("analysts: {e}")))?;

@@ -191,12 +191,10 @@ fn describe(runs: &Runs, c: &crate::config::SimConfig) -> String {
     let mut novel: Vec<(u32, &str)> = p
         .pool
         .iter()
-        .filter(|r| p.novel(&r.category))
+        .filter(|r| p.novel(&r.family))
         .map(|r| {
-            (
-                p.first_day.get(&r.category).copied().unwrap_or(0),
-                r.category.as_str(),
-            )
+            let first = |k: &str| p.first_day.get(k).copied().unwrap_or(0);
+            (first(&r.family).max(first(&r.category)), r.family.as_str())
         })
         .collect();
     novel.sort_unstable();

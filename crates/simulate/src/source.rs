@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arbiter_core::{BENIGN, Schema};
 use arbiter_ingest::{OnError, Record};
 use arbiter_model::Model;
-use rand::SeedableRng;
+use rand::{RngExt, SeedableRng};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
@@ -47,15 +47,29 @@ impl Prepared {
     }
 }
 
-fn family_of(r: &Record) -> (String, String) {
+/// `(family, category)` of a labelled row. The family is the finest name the data gives: the
+/// label when the schema maps it to a category (NSL-KDD's `neptune` → `dos`), else the category
+/// (UNSW-NB15's label is only 0/1, its family is `attack_cat`).
+fn family_of(schema: &Schema, r: &Record) -> (String, String) {
     let category = r.category.clone().unwrap_or_else(|| BENIGN.to_string());
-    let family = if category == BENIGN {
-        BENIGN.to_string()
-    } else {
-        r.label.clone().unwrap_or_else(|| category.clone())
+    let named = r
+        .label
+        .as_ref()
+        .filter(|l| {
+            schema
+                .label
+                .as_ref()
+                .is_some_and(|s| s.categories.contains_key(l.as_str()))
+        });
+    let family = match named {
+        Some(label) if category != BENIGN => label.clone(),
+        _ => category.clone(),
     };
     (family, category)
 }
+
+/// Default share of a split train file that is streamed.
+pub const DEFAULT_STREAM_SHARE: f64 = 0.3;
 
 /// Generates or reads the data, trains the day-0 bundle into `out/bundle` and reads the stream
 /// pool. `note` reports progress in words.
@@ -66,6 +80,7 @@ pub fn prepare(
     note: &mut dyn FnMut(&str),
 ) -> Result<Prepared, SimError> {
     let c = &loaded.config;
+    let mut split = None;
     let (schema_path, train_path, stream_path) = match &c.data {
         Data::Scenario {
             name,
@@ -93,27 +108,52 @@ pub fn prepare(
             (
                 dir.join("schema.yaml"),
                 dir.join("train.csv"),
-                dir.join("test.csv"),
+                Some(dir.join("test.csv")),
             )
         }
         Data::Files {
             schema,
             train,
             stream,
-        } => (
-            loaded.resolve(schema, data_dir),
-            loaded.resolve(train, data_dir),
-            loaded.resolve(stream, data_dir),
-        ),
+            stream_share,
+        } => {
+            if stream.is_none() {
+                split = Some(stream_share.unwrap_or(DEFAULT_STREAM_SHARE));
+            }
+            (
+                loaded.resolve(schema, data_dir),
+                loaded.resolve(train, data_dir),
+                stream.as_ref().map(|s| loaded.resolve(s, data_dir)),
+            )
+        }
     };
     let schema = arbiter_ingest::load_schema(&schema_path)?;
+    check_event_fields(loaded, &schema)?;
     note(&format!("reading {}", train_path.display()));
     let mut train = arbiter_ingest::load(&schema, &train_path, OnError::Skip, &mut |_, _| {})?;
     let withheld: BTreeSet<&str> = c.day0.withhold.iter().map(String::as_str).collect();
-    train.records.retain(|r| {
-        let (family, category) = family_of(r);
-        !withheld.contains(family.as_str()) && !withheld.contains(category.as_str())
-    });
+    let is_withheld = |r: &Record| {
+        let (family, category) = family_of(&schema, r);
+        withheld.contains(family.as_str()) || withheld.contains(category.as_str())
+    };
+    // Rows streamed from the train file itself (a split): withheld families and a seeded share.
+    let mut streamed = Vec::new();
+    if let Some(share) = split {
+        let mut rng = ChaCha8Rng::seed_from_u64(c.day0.seed.unwrap_or(1));
+        rng.set_stream(7);
+        let (mut keep, mut out) = (Vec::new(), Vec::new());
+        for r in std::mem::take(&mut train.records) {
+            if is_withheld(&r) || rng.random_bool(share) {
+                out.push(r);
+            } else {
+                keep.push(r);
+            }
+        }
+        train.records = keep;
+        streamed = out;
+    } else {
+        train.records.retain(|r| !is_withheld(r));
+    }
     if let Some(max) = c.day0.max_train_rows
         && train.records.len() > max
     {
@@ -129,7 +169,11 @@ pub fn prepare(
             c.day0.withhold
         )));
     }
-    let known: BTreeSet<String> = train.records.iter().map(|r| family_of(r).0).collect();
+    let known: BTreeSet<String> = train
+        .records
+        .iter()
+        .map(|r| family_of(&schema, r).0)
+        .collect();
     let train_rows = train.records.len();
     let mut options = arbiter_train::TrainOptions::default();
     if let Some(m) = c.day0.members {
@@ -153,14 +197,22 @@ pub fn prepare(
     let bundle = out.join("bundle");
     arbiter_train::bundle::write(&bundle, &trained.files)?;
     let model = Arc::new(Model::load(&bundle)?);
-    note(&format!("reading the stream {}", stream_path.display()));
-    let stream = arbiter_ingest::load(&schema, &stream_path, OnError::Skip, &mut |_, _| {})?;
+    let (stream_name, stream) = match &stream_path {
+        Some(path) => {
+            note(&format!("reading the stream {}", path.display()));
+            let data = arbiter_ingest::load(&schema, path, OnError::Skip, &mut |_, _| {})?;
+            (path.display().to_string(), data.records)
+        }
+        None => (
+            format!("{} (streamed share)", train_path.display()),
+            streamed,
+        ),
+    };
     let pool: Vec<Pooled> = stream
-        .records
         .into_iter()
         .filter(|r| r.category.is_some())
         .map(|record| {
-            let (family, category) = family_of(&record);
+            let (family, category) = family_of(&schema, &record);
             Pooled {
                 malicious: category != BENIGN,
                 family,
@@ -171,8 +223,7 @@ pub fn prepare(
         .collect();
     if pool.is_empty() {
         return Err(SimError::Data(format!(
-            "{}: the stream holds no labelled rows",
-            stream_path.display()
+            "{stream_name}: the stream holds no labelled rows"
         )));
     }
     let mut first_day = c.stream.first_day.clone();
@@ -210,4 +261,41 @@ pub fn prepare(
         first_day,
         train_rows,
     })
+}
+
+/// Every field an event names must be a feature of the schema, and a drifted one numeric: an
+/// event on a misspelt field would otherwise do nothing, silently.
+fn check_event_fields(loaded: &Loaded, schema: &Schema) -> Result<(), SimError> {
+    use crate::config::Event;
+    use arbiter_core::FieldRole;
+    let role = |name: &str| schema.features().find(|f| f.name == name).map(|f| f.role);
+    let features = || {
+        schema
+            .features()
+            .map(|f| f.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (i, e) in loaded.config.events.iter().enumerate() {
+        let (fields, numeric): (Vec<&String>, bool) = match e {
+            Event::Drift { fields, .. } => (fields.keys().collect(), true),
+            Event::Telemetry { missing, .. } => (missing.iter().collect(), false),
+            _ => continue,
+        };
+        for name in fields {
+            let problem = match role(name) {
+                None => format!("field {name:?} is not a feature of the schema (features: {})", features()),
+                Some(r) if numeric && r != FieldRole::Numeric => {
+                    format!("field {name:?} is not numeric, so it cannot drift by scale and shift")
+                }
+                Some(_) => continue,
+            };
+            return Err(SimError::Config {
+                origin: loaded.path.display().to_string(),
+                line: None,
+                message: format!("events[{i}]: {problem}"),
+            });
+        }
+    }
+    Ok(())
 }
