@@ -295,6 +295,15 @@ impl Loaded {
     }
 }
 
+impl SimConfig {
+    /// Day 0's first instant, ms since the Unix epoch (`start` was checked when parsed).
+    pub fn start_ms(&self) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(&self.start)
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(0)
+    }
+}
+
 /// Reads and checks a simulation file.
 pub fn load(path: &Path) -> Result<Loaded, SimError> {
     let text = std::fs::read_to_string(path).map_err(|source| SimError::Io {

@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// Where `${ARBITER_DATA}` points.
     pub data_dir: PathBuf,
+    /// Keep each arm's audit log under `out/work/seed-N-ARM` (normally removed after the run).
+    pub keep_work: bool,
 }
 
 /// How a run reports progress.
@@ -72,9 +74,7 @@ pub fn run(
         source,
     })?;
     let scorer = Arc::new(Scorer::new(prepared.model.clone(), None, None)?);
-    let start_ms = chrono::DateTime::parse_from_rfc3339(&c.start)
-        .map_err(|e| SimError::Data(format!("start {:?}: {e}", c.start)))?
-        .timestamp_millis();
+    let start_ms = c.start_ms();
     let seeds = opts.seeds.unwrap_or(c.seeds).max(1);
     progress.start(seeds * c.arms.len() as u64 * u64::from(c.days));
     let work = opts.out.join("work");
@@ -108,10 +108,14 @@ pub fn run(
                 progress.day()
             })?;
             runs.push(arm.finish()?);
-            let _ = std::fs::remove_dir_all(&audit);
+            if !opts.keep_work {
+                let _ = std::fs::remove_dir_all(&audit);
+            }
         }
     }
-    let _ = std::fs::remove_dir_all(&work);
+    if !opts.keep_work {
+        let _ = std::fs::remove_dir_all(&work);
+    }
     Ok(Runs {
         prepared,
         seeds,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use arbiter_core::{BENIGN, Schema};
 use arbiter_ingest::{OnError, Record};
 use arbiter_model::Model;
-use rand::{RngExt, SeedableRng};
 use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Data, Loaded};
@@ -52,15 +52,12 @@ impl Prepared {
 /// (UNSW-NB15's label is only 0/1, its family is `attack_cat`).
 fn family_of(schema: &Schema, r: &Record) -> (String, String) {
     let category = r.category.clone().unwrap_or_else(|| BENIGN.to_string());
-    let named = r
-        .label
-        .as_ref()
-        .filter(|l| {
-            schema
-                .label
-                .as_ref()
-                .is_some_and(|s| s.categories.contains_key(l.as_str()))
-        });
+    let named = r.label.as_ref().filter(|l| {
+        schema
+            .label
+            .as_ref()
+            .is_some_and(|s| s.categories.contains_key(l.as_str()))
+    });
     let family = match named {
         Some(label) if category != BENIGN => label.clone(),
         _ => category.clone(),
@@ -284,7 +281,10 @@ fn check_event_fields(loaded: &Loaded, schema: &Schema) -> Result<(), SimError> 
         };
         for name in fields {
             let problem = match role(name) {
-                None => format!("field {name:?} is not a feature of the schema (features: {})", features()),
+                None => format!(
+                    "field {name:?} is not a feature of the schema (features: {})",
+                    features()
+                ),
                 Some(r) if numeric && r != FieldRole::Numeric => {
                     format!("field {name:?} is not numeric, so it cannot drift by scale and shift")
                 }

@@ -20,6 +20,9 @@ pub struct Args {
     /// Shared datasets, for `${ARBITER_DATA}` in the file
     #[arg(long, env = "ARBITER_DATA", default_value = "../shared/data")]
     pub data: PathBuf,
+    /// Keep every arm's audit log under OUT/work (for `arbiter audit verify`)
+    #[arg(long)]
+    pub keep_audit: bool,
 }
 
 struct Bar(Option<ProgressBar>);
@@ -48,6 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seeds: args.seeds,
         out: args.out.clone(),
         data_dir: args.data.clone(),
+        keep_work: args.keep_audit,
     };
     let started = std::time::Instant::now();
     let mut bar = Bar(None);
