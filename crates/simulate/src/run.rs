@@ -8,8 +8,8 @@ use arbiter_core::Tier;
 use arbiter_policy::Policy;
 use arbiter_triage::Scorer;
 
-use crate::arms::{ArbiterStatic, Arm, Baseline, drive};
-use crate::config::{ArmKind, Loaded};
+use crate::arms::{ArmFactory, ArmSetup, builtin, drive};
+use crate::config::Loaded;
 use crate::error::SimError;
 use crate::outcome::ArmRun;
 
@@ -53,12 +53,30 @@ pub struct Runs {
     pub seeds: u64,
     /// Every arm's run on every seed, seed by seed in the file's arm order.
     pub runs: Vec<ArmRun>,
+    /// Each arm's name and description, in run order.
+    pub arms: Vec<(String, String)>,
 }
 
+/// Runs the arms the configuration lists (`arms:`), each a built-in [`ArmFactory`].
 pub fn run(
     loaded: &Loaded,
     opts: &RunOptions,
     progress: &mut dyn Progress,
+) -> Result<Runs, SimError> {
+    let factories: Vec<Box<dyn ArmFactory>> =
+        loaded.config.arms.iter().map(|k| builtin(*k)).collect();
+    let refs: Vec<&dyn ArmFactory> = factories.iter().map(|f| f.as_ref()).collect();
+    run_with(loaded, opts, progress, &refs)
+}
+
+/// Runs the given arms on every seed's stream, in order: the extension point through which a
+/// later capability (learning from feedback, trust repair) is measured on exactly the same
+/// alerts as the built-in arms, without a change here.
+pub fn run_with(
+    loaded: &Loaded,
+    opts: &RunOptions,
+    progress: &mut dyn Progress,
+    arms: &[&dyn ArmFactory],
 ) -> Result<Runs, SimError> {
     let c = &loaded.config;
     std::fs::create_dir_all(&opts.out).map_err(|source| SimError::Io {
@@ -76,34 +94,27 @@ pub fn run(
     let scorer = Arc::new(Scorer::new(prepared.model.clone(), None, None)?);
     let start_ms = c.start_ms();
     let seeds = opts.seeds.unwrap_or(c.seeds).max(1);
-    progress.start(seeds * c.arms.len() as u64 * u64::from(c.days));
+    progress.start(seeds * arms.len() as u64 * u64::from(c.days));
     let work = opts.out.join("work");
     let mut runs = Vec::new();
     for seed in 1..=seeds {
         progress.note(&format!("seed {seed} of {seeds}"));
         let schedule = crate::stream::schedule(c, &prepared, start_ms, seed);
-        for kind in &c.arms {
-            let audit = work.join(format!("seed-{seed}-{}", kind.name()));
+        for factory in arms {
+            let audit = work.join(format!("seed-{seed}-{}", factory.name()));
             let _ = std::fs::remove_dir_all(&audit);
-            let mut arm: Box<dyn Arm> = match kind {
-                ArmKind::Baseline => Box::new(Baseline::new(
-                    prepared.model.clone(),
-                    seed,
-                    c.days,
-                    start_ms,
-                )),
-                ArmKind::ArbiterStatic => Box::new(ArbiterStatic::new(
-                    scorer.clone(),
-                    policy.clone(),
-                    &policy_text,
-                    &prepared.bundle,
-                    &c.analysts,
-                    &audit,
-                    seed,
-                    c.days,
-                    start_ms,
-                )?),
+            let setup = ArmSetup {
+                prepared: &prepared,
+                scorer: &scorer,
+                policy: &policy,
+                policy_text: &policy_text,
+                team: &c.analysts,
+                audit_dir: &audit,
+                seed,
+                days: c.days,
+                start_ms,
             };
+            let mut arm = factory.build(&setup)?;
             drive(arm.as_mut(), &schedule, start_ms, c.days, &mut || {
                 progress.day()
             })?;
@@ -117,6 +128,10 @@ pub fn run(
         let _ = std::fs::remove_dir_all(&work);
     }
     Ok(Runs {
+        arms: arms
+            .iter()
+            .map(|f| (f.name().to_string(), f.description().to_string()))
+            .collect(),
         prepared,
         seeds,
         runs,
@@ -224,17 +239,13 @@ fn describe(runs: &Runs, c: &crate::config::SimConfig) -> String {
         "Team: {} analysts, at most {capacity:.0} reviews a day between them.\n",
         team.len()
     );
-    let _ = writeln!(
-        s,
-        "Arms: `baseline` is a plain single LightGBM model trained on the day-0 rows (the bundle's \
-         evaluation baseline, uncalibrated), auto-closing below 0.01 and auto-acting at 0.9 or more, with no humans: what lies between \
-         waits forever. `arbiter_static` is the real pipeline (ingest, score, explain, policy, \
-         ledger, audit, store) with the shipped policy and the day-0 bundle, analysts deciding \
-         through the ledger's decision rules, and no learning.\n"
-    );
-    for arm in &c.arms {
-        let name = arm.name();
-        let of_arm: Vec<&ArmRun> = runs.runs.iter().filter(|r| r.arm == name).collect();
+    let _ = writeln!(s, "Arms:\n");
+    for (name, description) in &runs.arms {
+        let _ = writeln!(s, "- `{name}`: {description}");
+    }
+    s.push('\n');
+    for (name, _) in &runs.arms {
+        let of_arm: Vec<&ArmRun> = runs.runs.iter().filter(|r| &r.arm == name).collect();
         if of_arm.is_empty() {
             continue;
         }

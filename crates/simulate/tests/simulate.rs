@@ -456,3 +456,123 @@ fn people_finalise_only_what_they_reviewed_and_the_rest_is_the_backlog() {
     assert_eq!(run.backlog.last().copied(), Some(pending));
     assert_eq!(run.backlog.len(), s.loaded.config.days as usize);
 }
+
+/// An arm that only queues: every alert waits for a person nobody provides.
+struct HoldEverything {
+    outcomes: Vec<Outcome>,
+    backlog: Vec<u64>,
+    start_ms: i64,
+    days: u32,
+    seed: u64,
+}
+
+impl arbiter_simulate::arms::Arm for HoldEverything {
+    fn name(&self) -> &str {
+        "hold_everything"
+    }
+    fn arrive(
+        &mut self,
+        alerts: &[arbiter_simulate::stream::SimAlert],
+        _now_ms: i64,
+        _times_out: bool,
+    ) -> Result<(), arbiter_simulate::SimError> {
+        for a in alerts.iter().filter(|a| !a.duplicate) {
+            self.outcomes.push(Outcome {
+                seq: a.seq,
+                day: ((a.arrive_ms - self.start_ms) / DAY_MS) as u32,
+                arrived_ms: a.arrive_ms,
+                truth: a.truth.clone(),
+                p_malicious: None,
+                tier: None,
+                flags: vec![],
+                automated: false,
+                reviews: vec![],
+                final_: Final::Pending,
+                finalised_ms: None,
+            });
+        }
+        Ok(())
+    }
+    fn work(
+        &mut self,
+        _from_ms: i64,
+        _to_ms: i64,
+        _poison: &BTreeMap<String, f64>,
+    ) -> Result<(), arbiter_simulate::SimError> {
+        Ok(())
+    }
+    fn end_of_day(&mut self, _day: u32) -> Result<(), arbiter_simulate::SimError> {
+        self.backlog.push(self.outcomes.len() as u64);
+        Ok(())
+    }
+    fn finish(self: Box<Self>) -> Result<ArmRun, arbiter_simulate::SimError> {
+        Ok(ArmRun {
+            arm: "hold_everything".into(),
+            seed: self.seed,
+            days: self.days,
+            start_ms: self.start_ms,
+            outcomes: self.outcomes,
+            analysts: vec![],
+            backlog: self.backlog,
+            refused_reviews: 0,
+        })
+    }
+}
+
+struct HoldEverythingArm;
+
+impl arbiter_simulate::arms::ArmFactory for HoldEverythingArm {
+    fn name(&self) -> &str {
+        "hold_everything"
+    }
+    fn description(&self) -> &str {
+        "queues every alert and never decides one."
+    }
+    fn build(
+        &self,
+        s: &arbiter_simulate::arms::ArmSetup<'_>,
+    ) -> Result<Box<dyn arbiter_simulate::arms::Arm>, arbiter_simulate::SimError> {
+        Ok(Box::new(HoldEverything {
+            outcomes: vec![],
+            backlog: vec![],
+            start_ms: s.start_ms,
+            days: s.days,
+            seed: s.seed,
+        }))
+    }
+}
+
+#[test]
+fn an_arm_added_from_outside_is_measured_on_the_same_stream_and_reported() {
+    use arbiter_simulate::arms::{ArmFactory, builtin};
+    let mut loaded = short();
+    loaded.config.days = 2;
+    loaded.config.events.clear();
+    loaded
+        .config
+        .stream
+        .first_day
+        .insert("ransomware".into(), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RunOptions {
+        seeds: Some(1),
+        out: dir.path().to_path_buf(),
+        data_dir: dir.path().to_path_buf(),
+        keep_work: false,
+    };
+    let baseline = builtin(arbiter_simulate::config::ArmKind::Baseline);
+    let arms: [&dyn ArmFactory; 2] = [baseline.as_ref(), &HoldEverythingArm];
+    let runs = arbiter_simulate::run::run_with(&loaded, &opts, &mut Quiet, &arms).unwrap();
+    let (base, held) = (&runs.runs[0], &runs.runs[1]);
+    assert_eq!(held.arm, "hold_everything");
+    assert_eq!(base.outcomes.len(), held.outcomes.len());
+    let input = ReportInput {
+        loaded: &loaded,
+        command: "test".into(),
+    };
+    let summary = report(&runs, &input, dir.path()).unwrap();
+    let adr = summary.arms["hold_everything"].overall["adr"].unwrap();
+    assert_eq!(adr.mean, 0.0);
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("`hold_everything`: queues every alert"), "{md}");
+}

@@ -74,15 +74,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let summary = arbiter_simulate::run::report(&runs, &input, &args.out)?;
     for (arm, s) in &summary.arms {
         let get = |m: &str| s.overall.get(m).copied().flatten().map(|e| e.mean);
-        let show =
-            |v: Option<f64>, k: f64| v.map_or("n/a".to_string(), |v| format!("{:.2}", v * k));
+        let show = |m: &str, k: f64, unit: &str| {
+            get(m).map_or("n/a".to_string(), |v| format!("{:.2}{unit}", v * k))
+        };
         println!(
-            "{arm:<15} ADR {} %  FPOA {} per 1,000  silent misses {} % of attacks  HIY {} %  backlog (mean) {}",
-            show(get("adr"), 100.0),
-            show(get("fpoa_per_1000"), 1.0),
-            show(get("silent_miss_share"), 100.0),
-            show(get("hiy"), 100.0),
-            show(get("backlog"), 1.0),
+            "{arm:<15} ADR {}  FPOA {}  silent misses {}  HIY {}  backlog (mean) {}",
+            show("adr", 100.0, " %"),
+            show("fpoa_per_1000", 1.0, " per 1,000"),
+            show("silent_miss_share", 100.0, " % of attacks"),
+            show("hiy", 100.0, " %"),
+            show("backlog", 1.0, ""),
         );
     }
     println!("report: {}", args.out.join("report.md").display());

@@ -8,9 +8,100 @@ mod baseline;
 pub use arbiter::ArbiterStatic;
 pub use baseline::Baseline;
 
+use std::path::Path;
+use std::sync::Arc;
+
+use arbiter_policy::Policy;
+use arbiter_triage::Scorer;
+
+use crate::analysts::TeamConfig;
+use crate::config::ArmKind;
 use crate::error::SimError;
 use crate::outcome::{ArmRun, DAY_MS};
+use crate::source::Prepared;
 use crate::stream::{HOUR_MS, Schedule, SimAlert};
+
+/// What an arm of one seed is built from: everything the run prepared once.
+pub struct ArmSetup<'a> {
+    pub prepared: &'a Prepared,
+    /// The day-0 bundle's scorer (shared by the arms; it holds no per-run state).
+    pub scorer: &'a Arc<Scorer>,
+    pub policy: &'a Arc<Policy>,
+    /// The policy file's text, as the ledger records it when putting it in force.
+    pub policy_text: &'a str,
+    pub team: &'a TeamConfig,
+    /// A fresh directory for this arm's audit log on this seed.
+    pub audit_dir: &'a Path,
+    pub seed: u64,
+    pub days: u32,
+    pub start_ms: i64,
+}
+
+/// Builds an arm for each seed. The extension point: a later capability implements this and
+/// is passed to [`crate::run::run_with`]; the stream, the drive loop, the metrics and the
+/// report stay as they are.
+pub trait ArmFactory {
+    /// The arm's name in reports (`baseline`, `arbiter_static`, …), unique in a run.
+    fn name(&self) -> &str;
+    /// One or two sentences for the report: what the arm is and does.
+    fn description(&self) -> &str;
+    fn build(&self, setup: &ArmSetup<'_>) -> Result<Box<dyn Arm>, SimError>;
+}
+
+/// The factory of a built-in arm.
+pub fn builtin(kind: ArmKind) -> Box<dyn ArmFactory> {
+    match kind {
+        ArmKind::Baseline => Box::new(BaselineArm),
+        ArmKind::ArbiterStatic => Box::new(ArbiterStaticArm),
+    }
+}
+
+struct BaselineArm;
+
+impl ArmFactory for BaselineArm {
+    fn name(&self) -> &str {
+        ArmKind::Baseline.name()
+    }
+    fn description(&self) -> &str {
+        "a plain single LightGBM model trained on the day-0 rows (the bundle's evaluation \
+         baseline, uncalibrated), auto-closing below 0.01 and auto-acting at 0.9 or more, with \
+         no humans: what lies between waits forever."
+    }
+    fn build(&self, s: &ArmSetup<'_>) -> Result<Box<dyn Arm>, SimError> {
+        Ok(Box::new(Baseline::new(
+            s.prepared.model.clone(),
+            s.seed,
+            s.days,
+            s.start_ms,
+        )))
+    }
+}
+
+struct ArbiterStaticArm;
+
+impl ArmFactory for ArbiterStaticArm {
+    fn name(&self) -> &str {
+        ArmKind::ArbiterStatic.name()
+    }
+    fn description(&self) -> &str {
+        "the real pipeline (ingest, score, explain, policy and guardrails, ledger, audit, store) \
+         with the shipped policy and the day-0 bundle on a manual clock, analysts deciding \
+         through the ledger's decision rules as in the console, and no learning."
+    }
+    fn build(&self, s: &ArmSetup<'_>) -> Result<Box<dyn Arm>, SimError> {
+        Ok(Box::new(ArbiterStatic::new(
+            s.scorer.clone(),
+            s.policy.clone(),
+            s.policy_text,
+            &s.prepared.bundle,
+            s.team,
+            s.audit_dir,
+            s.seed,
+            s.days,
+            s.start_ms,
+        )?))
+    }
+}
 
 /// Minutes per step: alerts arriving in a step are scored and decided together at its end,
 /// then people work the next step on the queue as it stands.
