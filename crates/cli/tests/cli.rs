@@ -438,3 +438,32 @@ fn a_flipped_byte_in_the_audit_log_fails_verification_with_its_position() {
         "{said}"
     );
 }
+
+#[test]
+fn a_simulation_file_with_an_unknown_key_is_refused_naming_file_and_line() {
+    let sims = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sims/synthetic.yaml");
+    let text_in = std::fs::read_to_string(sims).unwrap();
+    let bad = text_in.replacen("days: 7\n", "days: 7\nday: 8\n", 1);
+    let line = bad.lines().position(|l| l == "day: 8").unwrap() + 1;
+    let file = work().root.join("sim-typo.yaml");
+    std::fs::write(&file, bad).unwrap();
+    let out_dir = work().root.join("sim-never");
+    let out = arbiter(&[
+        "simulate",
+        "--config",
+        &file.display().to_string(),
+        "--out",
+        &out_dir.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("sim-typo.yaml line {line}: unknown field `day`")),
+        "{err}"
+    );
+    assert!(
+        !out_dir.exists(),
+        "a refused simulation wrote {}",
+        out_dir.display()
+    );
+}
