@@ -111,6 +111,10 @@ pub struct CurveReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
     pub model: String,
+    /// The attack share the bundle's risk-control table was certified for, when declared at
+    /// training (`None`: the training rows' own share).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment_attack_rate: Option<f64>,
     pub schema: String,
     pub synthetic: bool,
     pub data: String,
@@ -258,6 +262,7 @@ pub fn evaluate(
 
     Ok(Evaluation {
         model: model.id.clone(),
+        deployment_attack_rate: model.spec.risk.base_rate,
         schema: model.schema.id(),
         synthetic: model.spec.synthetic || model.schema.synthetic,
         data: file.to_string(),

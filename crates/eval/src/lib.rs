@@ -26,4 +26,4 @@ pub use error::EvalError;
 pub use evaluate::{EvalOptions, Evaluation, evaluate};
 pub use plot::{Series, SeriesPoint, series_png};
 pub use plot::{reliability_png, risk_coverage_png};
-pub use report::{auto_close_table, markdown, write};
+pub use report::{attack_rate_at_share, auto_close_table, markdown, write};

@@ -39,6 +39,19 @@ pub fn auto_close_table(e: &Evaluation) -> String {
     s
 }
 
+/// The attack rate among closed rows if the attack share were `share` instead of the data's
+/// own `attacks` of `rows` (each class's closed share kept): π·a / (π·a + (1 − π)·b).
+pub fn attack_rate_at_share(r: &arbiter_core::stats::AutoClose, attacks: u64, share: f64) -> f64 {
+    let a = if attacks == 0 {
+        0.0
+    } else {
+        r.attacks_closed as f64 / attacks as f64
+    };
+    let b = r.benign_coverage;
+    let den = share * a + (1.0 - share) * b;
+    if den > 0.0 { share * a / den } else { 0.0 }
+}
+
 /// Renders `report.md`.
 pub fn markdown(e: &Evaluation) -> String {
     let mut s = String::new();
@@ -59,6 +72,21 @@ pub fn markdown(e: &Evaluation) -> String {
         pct(e.attacks as f64 / e.rows.max(1) as f64)
     );
     let _ = writeln!(s, "## Auto-close\n\n{}", auto_close_table(e));
+    if let Some(share) = e.deployment_attack_rate {
+        let _ = writeln!(
+            s,
+            "The bundle's table was certified for a declared deployment attack share of {}; \
+             these rows hold {}. At the declared share, with each class's closed share as \
+             measured here, the attack rate among closed rows would be {:.4} for the baseline and \
+             {:.4} for Arbiter (above: {:.4} and {:.4} at the data's own share).\n",
+            pct(share),
+            pct(e.attacks as f64 / e.rows.max(1) as f64),
+            attack_rate_at_share(&e.auto_close.baseline.result, e.attacks, share),
+            attack_rate_at_share(&e.auto_close.arbiter.result, e.attacks, share),
+            e.auto_close.baseline.result.attack_rate,
+            e.auto_close.arbiter.result.attack_rate,
+        );
+    }
     let _ = writeln!(
         s,
         "`benign_coverage` is the share of benign rows the rule would close without a human, \
@@ -202,4 +230,45 @@ pub fn write(e: &Evaluation, dir: &Path) -> Result<(), EvalError> {
         &e.data,
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod share_tests {
+    use super::attack_rate_at_share;
+    use arbiter_core::stats::AutoClose;
+
+    fn closed_set() -> AutoClose {
+        // 1,000 benign rows and 1,000 attacks; 90 benign and 10 attacks closed.
+        AutoClose {
+            closed: 100,
+            benign_total: 1_000,
+            benign_coverage: 0.09,
+            attack_rate: 0.1,
+            attacks_closed: 10,
+        }
+    }
+
+    #[test]
+    fn at_the_data_own_share_the_rate_is_the_measured_one() {
+        assert!((attack_rate_at_share(&closed_set(), 1_000, 0.5) - 0.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_rarer_attack_share_lowers_the_rate_among_closed_rows_as_bayes_says() {
+        // π·a / (π·a + (1 − π)·b) with a = 0.01, b = 0.09, π = 0.1.
+        let expected = 0.1 * 0.01 / (0.1 * 0.01 + 0.9 * 0.09);
+        assert!((attack_rate_at_share(&closed_set(), 1_000, 0.1) - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn nothing_closed_is_a_rate_of_zero() {
+        let none = AutoClose {
+            closed: 0,
+            benign_total: 10,
+            benign_coverage: 0.0,
+            attack_rate: 0.0,
+            attacks_closed: 0,
+        };
+        assert_eq!(attack_rate_at_share(&none, 10, 0.02), 0.0);
+    }
 }

@@ -18,7 +18,8 @@ pub struct RiskRow {
     pub closed: u64,
     /// Attacks among them.
     pub attacks: u64,
-    /// Clopper–Pearson upper bound on their attack rate at confidence 1 − δ.
+    /// Upper bound on their attack rate at confidence 1 − δ: Clopper–Pearson on the rows
+    /// themselves, or, under a declared base rate, the bound from the two classes' rates.
     pub upper_bound: f64,
     /// Share of benign calibration rows closed.
     pub benign_coverage: f64,
@@ -35,6 +36,11 @@ pub struct RiskTable {
     pub rows: u64,
     /// Of which eligible: carrying no uncertainty flag.
     pub eligible: u64,
+    /// The attack share expected in deployment, when one was declared at training: the table
+    /// is then certified for that share by reweighting the two classes (only the class share
+    /// is assumed to change), not for the calibration rows' own share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_rate: Option<f64>,
     pub table: Vec<RiskRow>,
 }
 
@@ -64,6 +70,7 @@ mod tests {
             max_threshold: 0.2,
             rows: 1000,
             eligible: 900,
+            base_rate: None,
             table: vec![row(0.001), row(0.01)],
         };
         assert_eq!(t.row(0.01).map(|r| r.threshold), Some(Some(0.001)));

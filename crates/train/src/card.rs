@@ -150,13 +150,20 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
         "\n## Risk-control table\n\nAuto-close a row when its calibrated probability is at most \
          the threshold **and** it carries no uncertainty flag; thresholds never exceed {}. Of the {} \
          risk-control rows, {} carry no flag. The bound holds with confidence {} for data exchangeable with the \
-         training data.\n\n\
+         training data{}.\n\n\
          | α | threshold | closed | attacks among closed | upper bound | benign coverage |\n\
          |---:|---:|---:|---:|---:|---:|",
         spec.risk.max_threshold,
         spec.risk.rows,
         spec.risk.eligible,
-        1.0 - spec.risk.delta
+        1.0 - spec.risk.delta,
+        spec.risk.base_rate.map_or(String::new(), |pi| format!(
+            ", **at a declared deployment attack share of {}** instead of the rows' own: each \
+             bound combines the share of attacks closed (upper bound) and of benign rows closed \
+             (lower bound), reweighted to that share, and assumes that only the class share \
+             differs in production — each class's alerts look like its training rows",
+            pct(pi)
+        ))
     );
     for r in &spec.risk.table {
         let _ = writeln!(

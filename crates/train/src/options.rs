@@ -38,6 +38,9 @@ pub struct TrainOptions {
     pub flags: FlagRules,
     /// Cross-validation folds of the calibrator choice.
     pub folds: usize,
+    /// The attack share expected in production; when set, the risk-control table is certified
+    /// for it by reweighting (see `risk::control`), and the bundle records it.
+    pub deployment_attack_rate: Option<f64>,
 }
 
 impl Default for TrainOptions {
@@ -59,6 +62,7 @@ impl Default for TrainOptions {
             novelty_target: 0.01,
             flags: FlagRules::default(),
             folds: 5,
+            deployment_attack_rate: None,
         }
     }
 }
@@ -122,6 +126,15 @@ impl TrainOptions {
         }
         if !open_unit(self.delta) {
             return refuse("delta", &self.delta, "must lie strictly between 0 and 1");
+        }
+        if let Some(r) = self.deployment_attack_rate
+            && !open_unit(r)
+        {
+            return refuse(
+                "deployment_attack_rate",
+                &r,
+                "must lie strictly between 0 and 1 (the attack share expected in production)",
+            );
         }
         if crate::split::check(&self.split).is_err() {
             return refuse(
@@ -252,6 +265,24 @@ mod tests {
     fn a_delta_outside_zero_to_one_is_refused() {
         assert!(refusal(|o| o.delta = 0.0).contains("delta = 0:"));
         assert!(refusal(|o| o.delta = 2.0).contains("delta = 2:"));
+    }
+
+    #[test]
+    fn a_deployment_attack_rate_outside_zero_to_one_is_refused() {
+        assert!(
+            refusal(|o| o.deployment_attack_rate = Some(0.0))
+                .contains("deployment_attack_rate = 0:")
+        );
+        assert!(
+            refusal(|o| o.deployment_attack_rate = Some(1.0))
+                .contains("deployment_attack_rate = 1:")
+        );
+        let o = TrainOptions {
+            deployment_attack_rate: Some(0.02),
+            ..TrainOptions::default()
+        };
+        o.validate()
+            .expect("a 2 % production attack share is valid");
     }
 
     #[test]

@@ -10,15 +10,62 @@
 //! threshold is the answer, and the family-wise error rate is at most δ without correction.
 //! The sequence starts at the smallest closed-set size at which zero attacks could pass, since a
 //! smaller set can never reject and would stop the sequence before it starts.
+//!
+//! **A declared deployment base rate π.** The calibration rows' attack share is not the
+//! production one, and the attack rate among closed rows depends on it. Under label shift
+//! (only the class share changes, each class's rows look the same), the rate at threshold t is
+//! π·a(t) / (π·a(t) + (1 − π)·b(t)), with a(t) the share of attacks closed and b(t) the share
+//! of benign rows closed. Given the class totals, a(t) and b(t) are binomial proportions: the
+//! Clopper–Pearson upper bound on a(t) and lower bound on b(t), each at confidence 1 − δ/2,
+//! bound the rate with confidence 1 − δ (union bound), because the rate grows with a and falls
+//! with b. The same fixed sequence tests that bound; it starts at the first candidate where
+//! zero attacks would bound the rate by α/4, which depends only on the class totals and the
+//! closed-set size, not on which rows are attacks.
 
-use arbiter_core::stats::clopper_pearson_upper;
+use arbiter_core::stats::{clopper_pearson_lower, clopper_pearson_upper};
 use arbiter_model::risk::{RiskRow, RiskTable};
 
 /// The α levels of the table.
 pub const ALPHAS: [f64; 5] = [0.001, 0.005, 0.01, 0.02, 0.05];
 
+/// The confidence bound on the attack rate among `closed` rows holding `attacks` (the rest
+/// benign), for the calibration rows' own share or a declared base rate.
+struct Bound {
+    delta: f64,
+    /// `(base rate, attacks in all rows, benign rows in all rows)` under a declared share.
+    shift: Option<(f64, u64, u64)>,
+}
+
+impl Bound {
+    fn upper(&self, attacks: u64, closed: u64) -> f64 {
+        match self.shift {
+            None => clopper_pearson_upper(attacks, closed, 1.0 - self.delta),
+            Some((pi, n_attack, n_benign)) => {
+                let a = clopper_pearson_upper(attacks, n_attack, 1.0 - self.delta / 2.0);
+                let b = clopper_pearson_lower(closed - attacks, n_benign, 1.0 - self.delta / 2.0);
+                let (num, den) = (pi * a, pi * a + (1.0 - pi) * b);
+                if den > 0.0 { num / den } else { 1.0 }
+            }
+        }
+    }
+
+    /// Whether `closed` rows could certify `alpha` at all (with no attack among them).
+    fn possible(&self, closed: u64, alpha: f64) -> bool {
+        match self.shift {
+            // Clopper–Pearson with no attack is 1 − δ^(1/n): at most α from this size on.
+            None => closed >= ((self.delta.ln() / (1.0 - alpha).ln()).ceil() as u64).max(1),
+            // Under a declared share the bound at a handful of rows is dominated by the lower
+            // bound on the benign share, and one attack among them would stop the sequence
+            // before it reaches thresholds that certify easily. Start where zero attacks
+            // would leave three quarters of α to spare: still a rule on sizes, not labels.
+            Some(_) => self.upper(0, closed) <= alpha / 4.0,
+        }
+    }
+}
+
 /// Builds the table. `p` are calibrated probabilities, `eligible` marks rows with no flag,
-/// `attack` the truth; thresholds stay at or below `max_threshold`.
+/// `attack` the truth; thresholds stay at or below `max_threshold`. With `base_rate`, each
+/// bound is for that attack share instead of the rows' own (see the module documentation).
 pub fn control(
     p: &[f64],
     eligible: &[bool],
@@ -26,6 +73,7 @@ pub fn control(
     alphas: &[f64],
     delta: f64,
     max_threshold: f64,
+    base_rate: Option<f64>,
 ) -> RiskTable {
     let mut rows: Vec<(f64, bool)> = p
         .iter()
@@ -35,7 +83,12 @@ pub fn control(
         .map(|((p, _), a)| (*p, *a))
         .collect();
     rows.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let benign_total = attack.iter().filter(|a| !**a).count().max(1) as f64;
+    let benign_rows = attack.iter().filter(|a| !**a).count() as u64;
+    let benign_total = benign_rows.max(1) as f64;
+    let bound = Bound {
+        delta,
+        shift: base_rate.map(|pi| (pi, attack.len() as u64 - benign_rows, benign_rows)),
+    };
     // Distinct thresholds with the closed-set size and attacks at each.
     let mut steps: Vec<(f64, u64, u64, u64)> = Vec::new(); // (threshold, closed, attacks, benign)
     let (mut closed, mut attacks) = (0u64, 0u64);
@@ -62,10 +115,9 @@ pub fn control(
     let table = alphas
         .iter()
         .map(|&alpha| {
-            let min_closed = ((delta.ln() / (1.0 - alpha).ln()).ceil() as u64).max(1);
             let mut best: Option<(f64, u64, u64, f64, u64)> = None;
-            for &(t, n, k, benign) in grid.iter().filter(|g| g.1 >= min_closed) {
-                let ub = clopper_pearson_upper(k, n, 1.0 - delta);
+            for &(t, n, k, benign) in grid.iter().skip_while(|g| !bound.possible(g.1, alpha)) {
+                let ub = bound.upper(k, n);
                 if ub <= alpha {
                     best = Some((t, n, k, ub, benign));
                 } else {
@@ -97,6 +149,7 @@ pub fn control(
         max_threshold,
         rows: p.len() as u64,
         eligible: rows.len() as u64,
+        base_rate,
         table,
     }
 }
@@ -117,6 +170,7 @@ mod tests {
             &[0.01],
             0.05,
             0.2,
+            None,
         );
         assert!(t.table[0].threshold.unwrap() <= 0.2);
     }
@@ -124,7 +178,7 @@ mod tests {
     #[test]
     fn too_few_rows_certify_nothing() {
         let p = vec![0.001; 100];
-        let t = control(&p, &[true; 100], &[false; 100], &[0.001], 0.05, 1.0);
+        let t = control(&p, &[true; 100], &[false; 100], &[0.001], 0.05, 1.0, None);
         assert_eq!(t.table[0].threshold, None);
     }
 
@@ -134,7 +188,7 @@ mod tests {
         let p = vec![0.0; n];
         let eligible: Vec<bool> = (0..n).map(|i| i % 2 == 0).collect();
         let attack: Vec<bool> = (0..n).map(|i| i % 2 == 1).collect();
-        let t = control(&p, &eligible, &attack, &[0.001], 0.05, 1.0);
+        let t = control(&p, &eligible, &attack, &[0.001], 0.05, 1.0, None);
         assert_eq!(t.eligible, 5_000);
         assert_eq!(t.table[0].attacks, 0);
         assert_eq!(t.table[0].closed, 5_000);
@@ -159,7 +213,7 @@ mod tests {
         let reps = 40;
         for _ in 0..reps {
             let (p, a) = draw(8_000);
-            let t = control(&p, &vec![true; p.len()], &a, &[alpha], 0.05, 1.0);
+            let t = control(&p, &vec![true; p.len()], &a, &[alpha], 0.05, 1.0, None);
             let Some(th) = t.table[0].threshold else {
                 continue;
             };
@@ -187,7 +241,7 @@ mod tests {
                 (if a { u.powf(0.5) } else { u.powf(2.0) }, a)
             })
             .unzip();
-        let t = control(&p, &vec![true; p.len()], &a, &ALPHAS, 0.05, 1.0);
+        let t = control(&p, &vec![true; p.len()], &a, &ALPHAS, 0.05, 1.0, None);
         for w in t.table.windows(2) {
             assert!(w[1].closed >= w[0].closed, "{:?}", t.table);
         }
@@ -196,5 +250,98 @@ mod tests {
                 assert!(r.upper_bound <= r.alpha, "{r:?}");
             }
         }
+    }
+
+    /// Rows with attack share `share`, attacks scoring high and benign rows low.
+    fn rows(rng: &mut ChaCha8Rng, n: usize, share: f64) -> (Vec<f64>, Vec<bool>) {
+        (0..n)
+            .map(|_| {
+                let a = rng.random_bool(share);
+                let u: f64 = rng.random();
+                (if a { u.powf(0.3) } else { u.powf(3.0) }, a)
+            })
+            .unzip()
+    }
+
+    #[test]
+    fn a_lower_declared_base_rate_closes_at_least_as_much() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let (p, a) = rows(&mut rng, 20_000, 0.5);
+        let ok = vec![true; p.len()];
+        let closed = |pi| control(&p, &ok, &a, &[0.01], 0.05, 1.0, Some(pi)).table[0].closed;
+        let (rare, common, usual) = (closed(0.02), closed(0.2), closed(0.5));
+        assert!(rare >= common && common >= usual, "{rare} {common} {usual}");
+        assert!(
+            rare > usual,
+            "a 2 % base rate should close more than a 50 % one"
+        );
+    }
+
+    #[test]
+    fn a_declared_base_rate_is_recorded_in_the_table() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let (p, a) = rows(&mut rng, 5_000, 0.3);
+        let t = control(&p, &vec![true; p.len()], &a, &ALPHAS, 0.05, 1.0, Some(0.03));
+        assert_eq!(t.base_rate, Some(0.03));
+        for r in t.table.iter().filter(|r| r.threshold.is_some()) {
+            assert!(r.upper_bound <= r.alpha, "{r:?}");
+        }
+    }
+
+    /// A modest, attack-heavy labelled set (3,500 benign rows, 88 % attacks) certifies nothing
+    /// at α = 0.01 for its own share, and does for a declared production share of 2 %.
+    #[test]
+    fn a_low_declared_base_rate_certifies_where_the_rows_own_share_cannot() {
+        let mut rng = ChaCha8Rng::seed_from_u64(13);
+        let (mut p, mut a) = (Vec::new(), Vec::new());
+        for _ in 0..3_500 {
+            p.push(rng.random::<f64>() * 0.2);
+            a.push(false);
+        }
+        for _ in 0..25_700 {
+            let u: f64 = rng.random();
+            // Most attacks score high; 3 % spread evenly over the benign range.
+            p.push(if u < 0.03 {
+                u / 0.03 * 0.2
+            } else {
+                0.5 + u / 2.0
+            });
+            a.push(true);
+        }
+        let ok = vec![true; p.len()];
+        let own = control(&p, &ok, &a, &[0.01], 0.05, 1.0, None);
+        let declared = control(&p, &ok, &a, &[0.01], 0.05, 1.0, Some(0.02));
+        assert_eq!(own.table[0].threshold, None, "{:?}", own.table[0]);
+        assert!(
+            declared.table[0].threshold.is_some(),
+            "{:?}",
+            declared.table[0]
+        );
+    }
+
+    /// Certified on a 50/50 calibration set for a 5 % production share, the threshold keeps the
+    /// attack rate under α on fresh production-like data in most repetitions (1 − δ = 95 %).
+    #[test]
+    fn a_threshold_certified_for_a_declared_base_rate_holds_at_that_rate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(14);
+        let (alpha, pi, reps) = (0.01, 0.05, 40);
+        let mut violations = 0;
+        for _ in 0..reps {
+            let (p, a) = rows(&mut rng, 8_000, 0.5);
+            let t = control(&p, &vec![true; p.len()], &a, &[alpha], 0.05, 1.0, Some(pi));
+            let Some(th) = t.table[0].threshold else {
+                continue;
+            };
+            let (tp, ta) = rows(&mut rng, 100_000, pi);
+            let n = tp.iter().filter(|p| **p <= th).count();
+            let k = tp.iter().zip(&ta).filter(|(p, a)| **p <= th && **a).count();
+            if n > 0 && k as f64 / n as f64 > alpha {
+                violations += 1;
+            }
+        }
+        assert!(
+            violations <= 6,
+            "{violations} of {reps} runs broke the bound"
+        );
     }
 }

@@ -142,7 +142,15 @@ pub fn train(
     let y4 = p.truth(risk_rows);
     let eligible: Vec<bool> = views.iter().map(|v| v.flags.is_empty()).collect();
     let cap = model.spec.flags.low_confidence_band[0];
-    model.spec.risk = risk::control(&p4, &eligible, &y4, &risk::ALPHAS, opts.delta, cap);
+    model.spec.risk = risk::control(
+        &p4,
+        &eligible,
+        &y4,
+        &risk::ALPHAS,
+        opts.delta,
+        cap,
+        opts.deployment_attack_rate,
+    );
     model.spec.holdout = crate::holdout::measure(&views, &y4, opts.alpha);
     progress.step();
     let files = bundle_files(&model, schema, &trees);
@@ -189,6 +197,7 @@ fn initial_spec(
             max_threshold: opts.flags.low_confidence_band[0],
             rows: 0,
             eligible: 0,
+            base_rate: opts.deployment_attack_rate,
             table: vec![],
         },
         training: TrainingInfo {

@@ -218,3 +218,45 @@ fn training_without_both_classes_says_what_it_found() {
         "{err}"
     );
 }
+
+#[test]
+fn a_declared_deployment_attack_rate_is_recorded_in_the_bundle_and_stated_in_the_model_card() {
+    let (schema, data) = read("train.csv");
+    let input = InputFile {
+        name: "train.csv".into(),
+        sha256: "test".into(),
+        data,
+    };
+    let opts = TrainOptions {
+        deployment_attack_rate: Some(0.02),
+        ..options(7)
+    };
+    let trained = train(&schema, vec![input], &opts, &Quiet).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let id = bundle::write(dir.path(), &trained.files).unwrap();
+    let model = Model::load(dir.path()).unwrap();
+    assert_eq!(model.spec.risk.base_rate, Some(0.02));
+    assert_ne!(
+        id,
+        Model::load(trained_bundle()).unwrap().id,
+        "a table certified for another share is another bundle"
+    );
+    for r in model
+        .spec
+        .risk
+        .table
+        .iter()
+        .filter(|r| r.threshold.is_some())
+    {
+        assert!(r.upper_bound <= r.alpha, "{r:?}");
+    }
+    let card = std::fs::read_to_string(dir.path().join("MODEL_CARD.md")).unwrap();
+    assert!(
+        card.contains("declared deployment attack share of 2.00 %"),
+        "the card does not state the declared share"
+    );
+    assert!(
+        card.contains("only the class share"),
+        "the card does not state the assumption"
+    );
+}

@@ -64,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         alpha: 0.05,
         ood_quantile: None,
         novelty_target: 0.01,
+        deployment_attack_rate: None,
         ood_reference: 20_000,
         ood_method: arbiter_model::ood::OodMethod::KnnVerdict,
         on_error: OnErrorArg::Fail,

@@ -45,6 +45,10 @@ pub struct Args {
     /// Largest number of distinct training rows kept as the OOD reference
     #[arg(long, default_value_t = 20_000)]
     pub ood_reference: usize,
+    /// Attack share expected in production (0–1, exclusive): the auto-close table is certified
+    /// for it by reweighting the classes instead of for the training rows' own share
+    #[arg(long)]
+    pub deployment_attack_rate: Option<f64>,
     #[arg(long, value_enum, default_value_t)]
     pub on_error: OnErrorArg,
 }
@@ -60,6 +64,7 @@ impl Args {
             ood_method: self.ood_method,
             ood_quantile: self.ood_quantile,
             novelty_target: self.novelty_target,
+            deployment_attack_rate: self.deployment_attack_rate,
             ..TrainOptions::default()
         }
     }
