@@ -38,6 +38,6 @@ pub enum SimError {
     Team(#[from] crate::analysts::AnalystError),
     #[error(transparent)]
     Vocab(#[from] arbiter_core::VocabError),
-    #[error("cannot write the report: {0}")]
-    Report(String),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
 }

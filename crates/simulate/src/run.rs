@@ -183,8 +183,7 @@ pub fn report(
         command: input.command.clone(),
         description: describe(runs, c),
     };
-    crate::report::write_report(dir, &meta, &summary)
-        .map_err(|e| SimError::Report(e.to_string()))?;
+    crate::report::write_report(dir, &meta, &summary)?;
     Ok(summary)
 }
 

@@ -8,7 +8,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Event, SimConfig};
-use crate::outcome::{DAY_MS, Truth};
+use crate::outcome::{DAY_MS, Final, Outcome, Truth};
 use crate::source::Prepared;
 
 /// Milliseconds in an hour.
@@ -26,6 +26,26 @@ pub struct SimAlert {
     pub category: String,
     /// A second delivery of alert `seq` (the same alert sent twice).
     pub duplicate: bool,
+}
+
+impl SimAlert {
+    /// This alert as an arm first records it: arrived, unscored, waiting for a decision. An arm
+    /// sets what it then did with struct update syntax.
+    pub fn outcome(&self, start_ms: i64) -> Outcome {
+        Outcome {
+            seq: self.seq,
+            day: ((self.arrive_ms - start_ms) / DAY_MS).max(0) as u32,
+            arrived_ms: self.arrive_ms,
+            truth: self.truth.clone(),
+            p_malicious: None,
+            tier: None,
+            flags: Vec::new(),
+            automated: false,
+            reviews: Vec::new(),
+            final_: Final::Pending,
+            finalised_ms: None,
+        }
+    }
 }
 
 /// The whole stream of one seed, in arrival order, and the hours whose scoring times out.

@@ -4,10 +4,10 @@
 //! `ARBITER_REQUIRE_DATA=1`.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use arbiter_simulate::config::Loaded;
-use arbiter_simulate::run::{Quiet, RunOptions, run};
+use arbiter_simulate::run::{Quiet, RunOptions, Runs, run};
 
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
@@ -28,7 +28,19 @@ fn shortened(name: &str, days: u32) -> Loaded {
     loaded
 }
 
-fn novel(runs: &arbiter_simulate::run::Runs) -> BTreeSet<String> {
+/// Seed 1 of `loaded` in a scratch directory (what the tests read is in memory).
+fn one_seed(loaded: &Loaded, data: PathBuf) -> Runs {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RunOptions {
+        seeds: Some(1),
+        out: dir.path().to_path_buf(),
+        data_dir: data,
+        keep_work: false,
+    };
+    run(loaded, &opts, &mut Quiet).unwrap()
+}
+
+fn novel(runs: &Runs) -> BTreeSet<String> {
     let p = &runs.prepared;
     p.pool
         .iter()
@@ -43,14 +55,7 @@ fn nsl_kdd_streams_kddtest_and_its_attack_types_unseen_in_training_are_the_novel
         return;
     };
     let loaded = shortened("nsl-kdd.yaml", 2);
-    let dir = tempfile::tempdir().unwrap();
-    let opts = RunOptions {
-        seeds: Some(1),
-        out: dir.path().to_path_buf(),
-        data_dir: data,
-        keep_work: false,
-    };
-    let runs = run(&loaded, &opts, &mut Quiet).unwrap();
+    let runs = one_seed(&loaded, data);
     let expected: BTreeSet<String> = [
         "apache2",
         "httptunnel",
@@ -94,14 +99,7 @@ fn unsw_nb15_withholds_two_families_from_training_and_streams_them_from_their_da
         return;
     };
     let loaded = shortened("unsw-nb15.yaml", 3);
-    let dir = tempfile::tempdir().unwrap();
-    let opts = RunOptions {
-        seeds: Some(1),
-        out: dir.path().to_path_buf(),
-        data_dir: data,
-        keep_work: false,
-    };
-    let runs = run(&loaded, &opts, &mut Quiet).unwrap();
+    let runs = one_seed(&loaded, data);
     let withheld: BTreeSet<String> = ["backdoor", "reconnaissance"].map(String::from).into();
     assert_eq!(novel(&runs), withheld);
     assert!(runs.prepared.known.is_disjoint(&withheld));

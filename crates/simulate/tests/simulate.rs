@@ -477,19 +477,7 @@ impl arbiter_simulate::arms::Arm for HoldEverything {
         _times_out: bool,
     ) -> Result<(), arbiter_simulate::SimError> {
         for a in alerts.iter().filter(|a| !a.duplicate) {
-            self.outcomes.push(Outcome {
-                seq: a.seq,
-                day: ((a.arrive_ms - self.start_ms) / DAY_MS) as u32,
-                arrived_ms: a.arrive_ms,
-                truth: a.truth.clone(),
-                p_malicious: None,
-                tier: None,
-                flags: vec![],
-                automated: false,
-                reviews: vec![],
-                final_: Final::Pending,
-                finalised_ms: None,
-            });
+            self.outcomes.push(a.outcome(self.start_ms));
         }
         Ok(())
     }

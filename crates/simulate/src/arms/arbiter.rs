@@ -248,17 +248,13 @@ impl Arm for ArbiterStatic {
             self.outcomes.insert(
                 seq,
                 Outcome {
-                    seq,
-                    day: self.day_of(a.arrive_ms),
-                    arrived_ms: a.arrive_ms,
-                    truth: a.truth.clone(),
                     p_malicious: t.p_malicious,
                     tier: t.tier,
                     flags: t.flags,
                     automated,
-                    reviews: Vec::new(),
                     finalised_ms: automated.then_some(now_ms),
                     final_,
+                    ..a.outcome(self.start_ms)
                 },
             );
         }

@@ -9,7 +9,7 @@ use arbiter_model::Model;
 
 use super::Arm;
 use crate::error::SimError;
-use crate::outcome::{ArmRun, DAY_MS, Final, Outcome};
+use crate::outcome::{ArmRun, Final, Outcome};
 use crate::stream::SimAlert;
 
 /// Below this the baseline closes an alert.
@@ -80,17 +80,11 @@ impl Arm for Baseline {
             self.outcomes.insert(
                 a.seq,
                 Outcome {
-                    seq: a.seq,
-                    day: ((a.arrive_ms - self.start_ms) / DAY_MS) as u32,
-                    arrived_ms: a.arrive_ms,
-                    truth: a.truth.clone(),
                     p_malicious: p,
-                    tier: None,
-                    flags: Vec::new(),
                     automated,
-                    reviews: Vec::new(),
                     finalised_ms: automated.then_some(now_ms),
                     final_,
+                    ..a.outcome(self.start_ms)
                 },
             );
         }
