@@ -165,6 +165,25 @@ impl Detector {
             .collect()
     }
 
+    /// The `k` nearest reference rows of a class to one encoded row, as (row, distance).
+    pub fn nearest(&self, row: &[f64], malicious: bool, k: usize) -> Vec<(usize, f32)> {
+        let (num, codes) = self.spec.scale(row);
+        let c = usize::from(malicious);
+        self.indexes[c].nearest(&self.references[c], &num, &codes, k)
+    }
+
+    /// The `k` nearest reference rows of a class to already scaled coordinates.
+    pub fn nearest_scaled(
+        &self,
+        malicious: bool,
+        num: &[f32],
+        codes: &[u32],
+        k: usize,
+    ) -> Vec<(usize, f32)> {
+        let c = usize::from(malicious);
+        self.indexes[c].nearest(&self.references[c], num, codes, k)
+    }
+
     /// Share of calibration rows of the class nearer than `distance`, in [0, 1].
     pub fn score(&self, distance: f64, malicious: bool) -> f64 {
         let cal = &self.spec.calibration[usize::from(malicious)];

@@ -23,6 +23,12 @@ pub struct RiskRow {
     pub upper_bound: f64,
     /// Share of benign calibration rows closed.
     pub benign_coverage: f64,
+    /// When no threshold is certified: about how many more benign risk-control rows (with
+    /// attacks in the measured proportion) would let the best candidate threshold certify α;
+    /// `Some(0)` never appears, and `None` with no threshold means more rows of the same kind
+    /// would not help (every candidate's measured attack rate is already at or above α).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub more_benign_rows: Option<u64>,
 }
 
 /// The table and how it was made.
@@ -64,6 +70,7 @@ mod tests {
             attacks: 0,
             upper_bound: alpha,
             benign_coverage: 0.5,
+            more_benign_rows: None,
         };
         let t = RiskTable {
             delta: 0.05,

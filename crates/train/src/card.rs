@@ -144,6 +144,9 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
                 f.family, f.rows, f.called_benign, f.closable
             );
         }
+        if let Some(f) = &r.frontier {
+            frontier(&mut s, f, &r.families, spec.flags.ood_quantile);
+        }
     }
     let _ = writeln!(
         s,
@@ -170,8 +173,14 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
             s,
             "| {} | {} | {} | {} | {:.5} | {} |",
             r.alpha,
-            r.threshold
-                .map_or("none (auto-close off)".into(), |t| format!("{t:.6}")),
+            match (r.threshold, r.more_benign_rows) {
+                (Some(t), _) => format!("{t:.6}"),
+                (None, Some(n)) => format!(
+                    "none (auto-close off; about {n} more benign risk-control rows would certify it)"
+                ),
+                (None, None) =>
+                    "none (auto-close off; the measured attack rate is at or above α)".into(),
+            },
             r.closed,
             r.attacks,
             r.upper_bound,
@@ -203,4 +212,51 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
         spec.ood.reference_rows[0].max(spec.ood.reference_rows[1])
     );
     s
+}
+
+/// The workload–risk frontier of the OOD flag as a table, one row per level.
+fn frontier(
+    s: &mut String,
+    f: &arbiter_model::novelty::Frontier,
+    families: &[arbiter_model::novelty::FamilyRehearsal],
+    level: f64,
+) {
+    let _ = write!(
+        s,
+        "\n### Workload–risk frontier\n\n\
+         What each flag level would cost and let through. Benign closable: share of the {} \
+         held-out benign rows that are called benign ({} are) and not flagged. Family columns: \
+         share of the family's rows passing unflagged when it was left out. Reviews: benign \
+         alerts the flag holds for a human per 1,000 alerts, at an attack share of {:.3}.\n\n\
+         | level | benign closable | reviews per 1,000 |",
+        f.benign_rows,
+        pct(f.benign_called_benign),
+        f.attack_rate
+    );
+    for fam in families {
+        let _ = write!(s, " {} |", fam.family);
+    }
+    let _ = write!(s, "\n|---:|---:|---:|");
+    for _ in families {
+        let _ = write!(s, "---:|");
+    }
+    let _ = writeln!(s);
+    for p in &f.points {
+        let mark = if (p.level - level).abs() < 1e-12 {
+            " (in use)"
+        } else {
+            ""
+        };
+        let _ = write!(
+            s,
+            "| {}{mark} | {} | {:.1} |",
+            p.level,
+            pct(p.benign_coverage),
+            p.reviews_per_1000
+        );
+        for share in &p.pass {
+            let _ = write!(s, " {} |", pct(*share));
+        }
+        let _ = writeln!(s);
+    }
 }

@@ -51,6 +51,7 @@ mod options;
 mod prepare;
 mod profile;
 pub mod risk;
+mod signals;
 pub mod split;
 mod train;
 mod trees;

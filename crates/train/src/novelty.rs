@@ -57,6 +57,9 @@ pub(crate) fn rehearse(
                 iterations: opts.iterations,
             })?;
             let forest = Forest::parse(&text)?;
+            if let Some(dir) = &opts.rehearsal_signals {
+                crate::signals::write(dir, p, family, &forest, detector, &train)?;
+            }
             let rows: Vec<usize> = (0..p.class.len())
                 .filter(|&r| p.class[r] == family)
                 .collect();
@@ -99,6 +102,7 @@ pub(crate) fn rehearse(
         chosen,
         met,
         families: results,
+        frontier: None,
     };
     r.set_level(chosen);
     Ok(r)

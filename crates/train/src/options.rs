@@ -41,6 +41,9 @@ pub struct TrainOptions {
     /// The attack share expected in production; when set, the risk-control table is certified
     /// for it by reweighting (see `risk::control`), and the bundle records it.
     pub deployment_attack_rate: Option<f64>,
+    /// For experiments: a directory where the rehearsal writes candidate novelty signals per
+    /// row (see `signals`); nothing of the bundle depends on it.
+    pub rehearsal_signals: Option<std::path::PathBuf>,
 }
 
 impl Default for TrainOptions {
@@ -63,6 +66,7 @@ impl Default for TrainOptions {
             flags: FlagRules::default(),
             folds: 5,
             deployment_attack_rate: None,
+            rehearsal_signals: None,
         }
     }
 }

@@ -21,6 +21,14 @@
 //! with b. The same fixed sequence tests that bound; it starts at the first candidate where
 //! zero attacks would bound the rate by α/4, which depends only on the class totals and the
 //! closed-set size, not on which rows are attacks.
+//!
+//! **When α cannot be certified**, the table says how much more labelled data would help: the
+//! smallest factor s by which the risk-control rows would have to grow, every count scaled
+//! alike (the same attack share at each threshold), for some candidate's bound to reach α, and
+//! so about (s − 1) × the benign rows measured. It is an estimate — the new rows' attack
+//! shares will differ, and the fixed sequence must still pass every earlier candidate — and is
+//! absent when no candidate's measured attack rate is below α, since more rows of the same kind
+//! cannot certify what they already exceed.
 
 use arbiter_core::stats::{clopper_pearson_lower, clopper_pearson_upper};
 use arbiter_model::risk::{RiskRow, RiskTable};
@@ -36,7 +44,39 @@ struct Bound {
     shift: Option<(f64, u64, u64)>,
 }
 
+/// Largest growth factor of the risk-control rows the estimate of rows needed considers.
+const MAX_GROWTH: f64 = 1000.0;
+
 impl Bound {
+    /// The same bound for rows grown by factor `s`, every count scaled alike.
+    fn grown(&self, s: f64) -> Bound {
+        let scale = |n: u64| (n as f64 * s).round() as u64;
+        Bound {
+            delta: self.delta,
+            shift: self.shift.map(|(pi, a, b)| (pi, scale(a), scale(b))),
+        }
+    }
+
+    /// The smallest growth factor (on a 2 % grid up to [`MAX_GROWTH`]) at which a candidate
+    /// with `attacks` of `closed` rows would certify `alpha`, if any.
+    fn growth_needed(&self, attacks: u64, closed: u64, alpha: f64) -> Option<f64> {
+        if closed == 0 || attacks as f64 >= alpha * closed as f64 {
+            return None;
+        }
+        let mut s = 1.02;
+        while s <= MAX_GROWTH {
+            let (k, n) = (
+                (attacks as f64 * s).round() as u64,
+                (closed as f64 * s).round() as u64,
+            );
+            if self.grown(s).upper(k, n) <= alpha {
+                return Some(s);
+            }
+            s *= 1.02;
+        }
+        None
+    }
+
     fn upper(&self, attacks: u64, closed: u64) -> f64 {
         match self.shift {
             None => clopper_pearson_upper(attacks, closed, 1.0 - self.delta),
@@ -132,6 +172,7 @@ pub fn control(
                     attacks: k,
                     upper_bound: ub,
                     benign_coverage: benign as f64 / benign_total,
+                    more_benign_rows: None,
                 },
                 None => RiskRow {
                     alpha,
@@ -140,6 +181,11 @@ pub fn control(
                     attacks: 0,
                     upper_bound: 1.0,
                     benign_coverage: 0.0,
+                    more_benign_rows: grid
+                        .iter()
+                        .filter_map(|g| bound.growth_needed(g.2, g.1, alpha))
+                        .min_by(f64::total_cmp)
+                        .map(|s| (((s - 1.0) * benign_rows as f64).ceil() as u64).max(1)),
                 },
             }
         })
@@ -180,6 +226,40 @@ mod tests {
         let p = vec![0.001; 100];
         let t = control(&p, &[true; 100], &[false; 100], &[0.001], 0.05, 1.0, None);
         assert_eq!(t.table[0].threshold, None);
+    }
+
+    #[test]
+    fn an_uncertifiable_alpha_says_how_many_more_benign_rows_would_certify_it() {
+        // 100 clean rows: Clopper–Pearson with no attack needs n ≥ ln 0.05 / ln 0.999 ≈ 2995.
+        let p = vec![0.001; 100];
+        let t = control(&p, &[true; 100], &[false; 100], &[0.001], 0.05, 1.0, None);
+        let more = t.table[0]
+            .more_benign_rows
+            .expect("more rows would certify it");
+        assert!((2_850..=3_000).contains(&more), "{more}");
+        // Grown by that many, the table certifies.
+        let n = 100 + more as usize;
+        let grown = control(
+            &vec![0.001; n],
+            &vec![true; n],
+            &vec![false; n],
+            &[0.001],
+            0.05,
+            1.0,
+            None,
+        );
+        assert!(grown.table[0].threshold.is_some());
+    }
+
+    #[test]
+    fn no_amount_of_rows_certifies_an_alpha_the_attack_rate_already_exceeds() {
+        // One attack in every 50 closed rows: 2 % measured, α = 1 %.
+        let n = 5_000;
+        let p: Vec<f64> = (0..n).map(|i| i as f64 / n as f64 * 0.1).collect();
+        let attack: Vec<bool> = (0..n).map(|i| i % 50 == 0).collect();
+        let t = control(&p, &vec![true; n], &attack, &[0.01], 0.05, 1.0, None);
+        assert_eq!(t.table[0].threshold, None);
+        assert_eq!(t.table[0].more_benign_rows, None);
     }
 
     #[test]

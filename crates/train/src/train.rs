@@ -152,6 +152,22 @@ pub fn train(
         opts.deployment_attack_rate,
     );
     model.spec.holdout = crate::holdout::measure(&views, &y4, opts.alpha);
+    if let Some(r) = &mut model.spec.novelty {
+        let benign: Vec<(bool, f64)> = views
+            .iter()
+            .zip(&y4)
+            .filter(|(_, m)| !**m)
+            .map(|(v, _)| (v.p < benign_below, v.ood_score))
+            .collect();
+        let data_rate = y4.iter().filter(|m| **m).count() as f64 / y4.len().max(1) as f64;
+        let rate = opts.deployment_attack_rate.unwrap_or(data_rate);
+        let mut levels = novelty::GRID.to_vec();
+        if !levels.iter().any(|l| (l - level).abs() < 1e-12) {
+            levels.push(level);
+            levels.sort_by(|a, b| b.total_cmp(a));
+        }
+        r.measure_frontier(&levels, &benign, rate);
+    }
     progress.step();
     let files = bundle_files(&model, schema, &trees);
     Ok(Trained { model, files })

@@ -65,6 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ood_quantile: None,
         novelty_target: 0.01,
         deployment_attack_rate: None,
+        rehearsal_signals: None,
         ood_reference: 20_000,
         ood_method: arbiter_model::ood::OodMethod::KnnVerdict,
         on_error: OnErrorArg::Fail,

@@ -49,6 +49,10 @@ pub struct Args {
     /// for it by reweighting the classes instead of for the training rows' own share
     #[arg(long)]
     pub deployment_attack_rate: Option<f64>,
+    /// For experiments: write the rehearsal's candidate novelty signals per row as CSV files
+    /// into this directory (scripts/experiments/novelty-signals.py compares them)
+    #[arg(long)]
+    pub rehearsal_signals: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     pub on_error: OnErrorArg,
 }
@@ -65,8 +69,42 @@ impl Args {
             ood_quantile: self.ood_quantile,
             novelty_target: self.novelty_target,
             deployment_attack_rate: self.deployment_attack_rate,
+            rehearsal_signals: self.rehearsal_signals.clone(),
             ..TrainOptions::default()
         }
+    }
+}
+
+/// The workload–risk frontier, and what the level in use costs.
+fn print_frontier(f: &arbiter_model::novelty::Frontier, level: f64) {
+    println!(
+        "workload–risk frontier ({} held-out benign rows, {:.1}% called benign; reviews per 1,000 alerts at attack share {:.3}):",
+        f.benign_rows,
+        100.0 * f.benign_called_benign,
+        f.attack_rate
+    );
+    println!("  level  benign closable  worst family passing  reviews added per 1,000");
+    for p in &f.points {
+        println!(
+            "  {:<5}  {:>15.3}  {:>20.4}  {:>23.1}{}",
+            p.level,
+            p.benign_coverage,
+            p.worst(),
+            p.reviews_per_1000,
+            if (p.level - level).abs() < 1e-12 {
+                "  ← in use"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(p) = f.points.iter().find(|p| (p.level - level).abs() < 1e-12) {
+        println!(
+            "OOD flag at {level}: leaves {:.1}% of benign alerts closable, at most {:.2}% of any rehearsed family passes, and it costs {:.0} human reviews per 1,000 alerts",
+            100.0 * p.benign_coverage,
+            100.0 * p.worst(),
+            p.reviews_per_1000
+        );
     }
 }
 
@@ -126,6 +164,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 f.family, f.rows, f.called_benign, f.closable
             );
         }
+        if let Some(f) = &r.frontier {
+            print_frontier(f, spec.flags.ood_quantile);
+        }
     }
     println!(
         "risk control (auto-close threshold per target attack rate, confidence {}):",
@@ -142,8 +183,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 r.closed
             ),
             None => println!(
-                "  α={:<6} no threshold can be certified: auto-close stays off",
-                r.alpha
+                "  α={:<6} no threshold can be certified: auto-close stays off{}",
+                r.alpha,
+                match r.more_benign_rows {
+                    Some(n) => format!(
+                        " (about {n} more benign risk-control rows, attacks in the same share, would certify it)"
+                    ),
+                    None => " (more rows of the same kind would not: the measured attack rate is already at or above α)".into(),
+                }
             ),
         }
     }
