@@ -14,6 +14,8 @@ def f(x, d=4):
 rows = []
 for rep in sorted(root.glob("**/report.json")):
     r = json.loads(rep.read_text())
+    if "auto_close" not in r:  # a simulation report (docs/results/simulation), not an eval
+        continue
     b, a = r["auto_close"]["baseline"], r["auto_close"]["arbiter"]
     c = r["conformal"]
     rows.append(

@@ -8,7 +8,7 @@ d=${ARBITER_DATA:-../shared/data}/nsl-kdd
 bin=${ARBITER_BIN:-target/release/arbiter}
 printf '| OOD flag level | benign_coverage | attack_rate | attacks_closed | attacks closed, by label |\n|---:|---:|---:|---:|---|\n'
 for level in 0.9 0.75 0.65 0.6 0.55 0.5; do
-  "$bin" train --schema schemas/nsl-kdd.yaml --data "$d/KDDTrain+.txt.xz" --out "$out/bundle-$level" --ood-quantile "$level" >/dev/null 2>&1
+  "$bin" train --schema schemas/nsl-kdd.yaml --data "$d/KDDTrain+.txt.xz" --out "$out/bundle-$level" --ood-quantile "$level" --ood-knn-weight 1 >/dev/null 2>&1
   "$bin" eval --model "$out/bundle-$level" --data "$d/KDDTest+.txt.xz" --out "$out/eval-$level" >/dev/null 2>&1
   python3 - "$out/eval-$level/report.json" "$level" <<'PY'
 import json, sys

@@ -16,6 +16,7 @@ use crate::flags::Evidence;
 use crate::forest::Forest;
 use crate::ood::{Detector, Reference};
 use crate::spec::ModelSpec;
+use crate::support::{LEAF_SUPPORT, LeafSupport};
 
 /// A model ready to score.
 pub struct Model {
@@ -28,6 +29,7 @@ pub struct Model {
     members: Vec<Forest>,
     head: Forest,
     baseline: Forest,
+    support: Option<LeafSupport>,
 }
 
 /// Raw model outputs for a batch of rows.
@@ -39,6 +41,9 @@ pub struct Inference {
     pub head_raw: Vec<f64>,
     /// Distance to the training rows of the row's verdict.
     pub ood_distance: Vec<f64>,
+    /// Leaf-space support for each class, `[benign, malicious]`, when the model blends it in
+    /// (empty otherwise).
+    pub support: Vec<[f64; 2]>,
 }
 
 /// Everything derived for one row before it becomes a [`Score`].
@@ -106,6 +111,26 @@ impl Model {
             "category head",
         )?;
         let baseline = forest(text(&files, &spec.baseline, dir)?, "baseline")?;
+        let support = match &spec.blend {
+            None => None,
+            Some(_) => {
+                let table: LeafSupport = serde_json::from_str(text(&files, LEAF_SUPPORT, dir)?)
+                    .map_err(|e| bad(format!("{LEAF_SUPPORT} is invalid: {e}")))?;
+                let fits = table.members.len() == members.len()
+                    && table.members.iter().zip(&members).all(|(t, f)| {
+                        t.len() == f.trees.len()
+                            && t.iter()
+                                .zip(&f.trees)
+                                .all(|(l, tree)| l.len() == tree.num_leaves.max(1))
+                    });
+                if !fits {
+                    return Err(bad(format!(
+                        "{LEAF_SUPPORT} does not match the members' trees and leaves"
+                    )));
+                }
+                Some(table)
+            }
+        };
         Ok(Model {
             id: manifest.id,
             encoder: Encoder::from_spec(spec.encoder.clone()),
@@ -115,6 +140,7 @@ impl Model {
             members,
             head,
             baseline,
+            support,
         })
     }
 
@@ -141,6 +167,7 @@ impl Model {
             members,
             head: forest(texts.1, "category head")?,
             baseline: forest(texts.2, "baseline")?,
+            support: None,
         })
     }
 
@@ -171,6 +198,37 @@ impl Model {
         Ok((member_margin, head_raw))
     }
 
+    /// Sets the leaf-support table (training fits it from the training split).
+    pub fn set_support(&mut self, support: Option<LeafSupport>) {
+        self.support = support;
+    }
+
+    /// The leaf-support table, when the model blends it into the OOD score.
+    pub fn support(&self) -> Option<&LeafSupport> {
+        self.support.as_ref()
+    }
+
+    /// Leaf-space support of each row for each class; empty when the model has no table or no
+    /// blend.
+    pub fn supports(&self, x: &[f64]) -> Vec<[f64; 2]> {
+        match (&self.support, &self.spec.blend) {
+            (Some(table), Some(_)) => x
+                .par_chunks(self.encoder.width().max(1))
+                .map(|row| table.support(&self.members, row))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The OOD score of a row from its k-NN distance and, when blended, its support.
+    pub fn ood_score(&self, distance: f64, support: Option<[f64; 2]>, malicious: bool) -> f64 {
+        let knn = self.detector.score(distance, malicious);
+        match (&self.spec.blend, support) {
+            (Some(blend), Some(s)) => blend.score(knn, s[usize::from(malicious)], malicious),
+            _ => knn,
+        }
+    }
+
     /// The member forests, for explanations.
     pub fn members(&self) -> &[Forest] {
         &self.members
@@ -195,10 +253,12 @@ impl Model {
             .map(|i| self.calibrated(&member_margin, i) >= 0.5)
             .collect();
         let ood_distance = self.detector.distances(x, self.encoder.width(), &verdicts);
+        let support = self.supports(x);
         Ok(Inference {
             member_margin,
             head_raw,
             ood_distance,
+            support,
         })
     }
 
@@ -223,7 +283,7 @@ impl Model {
             &inf.head_raw[i * k..(i + 1) * k],
             self.spec.category_head.temperature,
         );
-        let ood_score = self.detector.score(inf.ood_distance[i], p >= 0.5);
+        let ood_score = self.ood_score(inf.ood_distance[i], inf.support.get(i).copied(), p >= 0.5);
         let conformal_set = Conformal::set(p, self.spec.conformal.thresholds(alpha));
         let flag_set = if (alpha - self.spec.flags.alpha).abs() < 1e-12 {
             conformal_set.clone()

@@ -32,6 +32,7 @@ pub mod profile;
 pub mod reference;
 pub mod risk;
 pub mod spec;
+pub mod support;
 
 pub use error::ModelError;
 pub use infer::{Inference, Model, RowView};

@@ -73,6 +73,27 @@ pub struct Rehearsal {
     /// The workload–risk frontier (absent in bundles made before it was measured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frontier: Option<Frontier>,
+    /// Weight of the k-NN score in the OOD score (1: k-NN alone; the rest is leaf support).
+    #[serde(default = "one")]
+    pub knn_weight: f64,
+    /// Each k-NN weight tried, with the level it would need.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weights: Vec<WeightTrial>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// One blend weight tried by the rehearsal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeightTrial {
+    pub knn_weight: f64,
+    /// The least sensitive level meeting the target (the most sensitive one when none does).
+    pub level: f64,
+    pub met: bool,
+    /// The largest share of a family passing at that level.
+    pub worst: f64,
 }
 
 impl FamilyRehearsal {
@@ -146,6 +167,8 @@ mod tests {
                 closable: 0,
             }],
             frontier: None,
+            knn_weight: 1.0,
+            weights: vec![],
         };
         assert_eq!(r.families[0].closable_at(0.9), 2);
         assert_eq!(
@@ -171,6 +194,8 @@ mod tests {
                 closable: 0,
             }],
             frontier: None,
+            knn_weight: 1.0,
+            weights: vec![],
         };
         // Five benign rows: one called malicious, four called benign with these OOD scores.
         let benign = [

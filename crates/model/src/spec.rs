@@ -44,6 +44,10 @@ pub struct ModelSpec {
     pub holdout: HoldoutMetrics,
     /// The leave-one-family-out rehearsal that chose the OOD flag level.
     pub novelty: Option<Rehearsal>,
+    /// The blend of k-NN distance and leaf-space support the rehearsal chose; absent when the
+    /// OOD score is the k-NN score alone (and in bundles made before the blend existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blend: Option<crate::support::Blend>,
     /// Typical values of each feature by class, in encoder order.
     #[serde(default)]
     pub profile: Vec<FeatureProfile>,

@@ -125,8 +125,7 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
              model called it benign (p < {}) and its OOD score stayed under the flag level. The \
              least sensitive level on the grid at which every family has at most {} of its rows \
              passing is {}{}. Level in use: **{}** (`out_of_distribution` when a row is farther \
-             from training rows of its verdict than that share of calibration rows).\n\n\
-             | family left out | rows | called benign without it | pass unflagged |\n|---|---:|---:|---:|",
+             from training rows of its verdict than that share of calibration rows).",
             spec.flags.low_confidence_band[0],
             pct(r.target),
             r.chosen,
@@ -136,6 +135,31 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
                 " (target not met on the grid; the most sensitive level is used)"
             },
             spec.flags.ood_quantile
+        );
+        if !r.weights.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nThe OOD score blends the k-NN distance score with leaf-space support (how many \
+                 training rows of the verdict's class reach the row's leaves, 10th percentile over \
+                 the members' trees), the k-NN score alone flagging from {}. The rehearsal tried \
+                 each k-NN weight and kept **{}**:\n\n| k-NN weight | level needed | target met | worst family passing |\n|---:|---:|---|---:|",
+                arbiter_model::support::KNN_CAP,
+                r.knn_weight
+            );
+            for t in &r.weights {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} |",
+                    t.knn_weight,
+                    t.level,
+                    if t.met { "yes" } else { "no" },
+                    pct(t.worst)
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\n| family left out | rows | called benign without it | pass unflagged |\n|---|---:|---:|---:|"
         );
         for f in &r.families {
             let _ = writeln!(

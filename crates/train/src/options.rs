@@ -34,6 +34,9 @@ pub struct TrainOptions {
     pub ood_quantile: Option<f64>,
     /// Largest share of a never-seen family the rehearsal lets through unflagged.
     pub novelty_target: f64,
+    /// Weight of the k-NN score in the OOD score, the rest going to leaf-space support;
+    /// `None` lets the rehearsal choose among `novelty::WEIGHTS`, `Some(1.0)` is k-NN alone.
+    pub ood_knn_weight: Option<f64>,
     /// Flag thresholds; `alpha` and `ood_quantile` in here are replaced by the options above.
     pub flags: FlagRules,
     /// Cross-validation folds of the calibrator choice.
@@ -63,6 +66,7 @@ impl Default for TrainOptions {
             ood_reference: 20_000,
             ood_quantile: None,
             novelty_target: 0.01,
+            ood_knn_weight: None,
             flags: FlagRules::default(),
             folds: 5,
             deployment_attack_rate: None,
@@ -171,6 +175,15 @@ impl TrainOptions {
                 "novelty_target",
                 &self.novelty_target,
                 "must lie in [0, 1]: a share of a family's rows",
+            );
+        }
+        if let Some(w) = self.ood_knn_weight
+            && !closed_unit(w)
+        {
+            return refuse(
+                "ood_knn_weight",
+                &w,
+                "must lie in [0, 1]: the k-NN share of the OOD score",
             );
         }
         let [lo, hi] = self.flags.low_confidence_band;

@@ -22,6 +22,7 @@ use arbiter_model::flags::FlagRules;
 use arbiter_model::ood::Detector;
 use arbiter_model::risk::RiskTable;
 use arbiter_model::spec::{BUNDLE_FORMAT, CategoryHead, ModelSpec, TrainingInfo};
+use arbiter_model::support::{Blend, LeafSupport};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -117,14 +118,42 @@ pub fn train(
     // Each calibration row is measured against the reference of its true class.
     let distances = detector.distances(&x3, p.width, &y3);
     ood::calibrate(&mut detector, &distances, &y3);
+    let knn3: Vec<f64> = distances
+        .iter()
+        .zip(&y3)
+        .map(|(&d, &m)| detector.score(d, m))
+        .collect();
     model.spec.ood = detector.spec.clone();
     model.detector = detector;
+    let support = LeafSupport::fit(
+        model.members(),
+        &p.rows(train_rows),
+        p.width,
+        &p.truth(train_rows),
+    );
     progress.step();
 
-    // The OOD flag level, rehearsed on families left out one at a time.
+    // The OOD score and flag level, rehearsed on families left out one at a time.
     progress.stage("rehearsing novel attack families", 1);
     let benign_below = model.spec.flags.low_confidence_band[0];
-    let mut rehearsal = novelty::rehearse(&p, opts, benign_below, &model.detector)?;
+    let benign3: Vec<usize> = (0..conformal_rows.len()).filter(|&i| !y3[i]).collect();
+    let calibration = novelty::Calibration {
+        rows: &benign3
+            .iter()
+            .map(|&i| conformal_rows[i])
+            .collect::<Vec<_>>(),
+        knn: &benign3.iter().map(|&i| knn3[i]).collect::<Vec<_>>(),
+    };
+    let mut rehearsal = novelty::rehearse(&p, opts, benign_below, &model.detector, &calibration)?;
+    if rehearsal.knn_weight < 1.0 {
+        let own: Vec<f64> = x3
+            .chunks(p.width)
+            .zip(&y3)
+            .map(|(row, &m)| support.support(model.members(), row)[usize::from(m)])
+            .collect();
+        model.spec.blend = Some(Blend::fit(rehearsal.knn_weight, &knn3, &own, &y3));
+        model.set_support(Some(support));
+    }
     let level = opts.ood_quantile.unwrap_or(rehearsal.chosen);
     rehearsal.set_level(level);
     model.spec.flags.ood_quantile = level;
@@ -232,6 +261,7 @@ fn initial_spec(
         },
         holdout: crate::holdout::empty(),
         novelty: None,
+        blend: None,
         profile: crate::profile::profile(p),
     }
 }
@@ -256,6 +286,12 @@ fn bundle_files(model: &Model, schema: &Schema, trees: &Trees) -> BTreeMap<Strin
                 model.detector.spec.numeric.len(),
                 model.detector.spec.categorical.len(),
             ),
+        );
+    }
+    if let Some(support) = model.support() {
+        files.insert(
+            arbiter_model::support::LEAF_SUPPORT.into(),
+            (serde_json::to_string(support).expect("support serialises") + "\n").into_bytes(),
         );
     }
     files.insert(

@@ -64,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         alpha: 0.05,
         ood_quantile: None,
         novelty_target: 0.01,
+        ood_knn_weight: None,
         deployment_attack_rate: None,
         rehearsal_signals: None,
         ood_reference: 20_000,

@@ -39,6 +39,10 @@ pub struct Args {
     /// Largest share of a never-seen attack family the rehearsal may let through unflagged
     #[arg(long, default_value_t = 0.01)]
     pub novelty_target: f64,
+    /// Weight of the k-NN score in the OOD score, the rest going to leaf-space support (0–1;
+    /// default: chosen by the rehearsal; 1 is the k-NN distance alone)
+    #[arg(long)]
+    pub ood_knn_weight: Option<f64>,
     /// OOD method: knn-verdict (against training rows of the row's verdict) or knn-global
     #[arg(long, default_value = "knn-verdict")]
     pub ood_method: arbiter_model::ood::OodMethod,
@@ -68,6 +72,7 @@ impl Args {
             ood_method: self.ood_method,
             ood_quantile: self.ood_quantile,
             novelty_target: self.novelty_target,
+            ood_knn_weight: self.ood_knn_weight,
             deployment_attack_rate: self.deployment_attack_rate,
             rehearsal_signals: self.rehearsal_signals.clone(),
             ..TrainOptions::default()
@@ -158,6 +163,36 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 " — NOT met even at the most sensitive level"
             }
         );
+        println!(
+            "  OOD score: {} ({}):",
+            if r.knn_weight >= 1.0 {
+                "k-NN distance alone".to_string()
+            } else {
+                format!(
+                    "{} × k-NN distance + {} × leaf-space support",
+                    r.knn_weight,
+                    1.0 - r.knn_weight
+                )
+            },
+            if args.ood_knn_weight.is_some() {
+                "set by --ood-knn-weight"
+            } else {
+                "chosen"
+            }
+        );
+        for t in &r.weights {
+            println!(
+                "    k-NN weight {:<4} → level {:<4} {} (worst family {:.2}%)",
+                t.knn_weight,
+                t.level,
+                if t.met {
+                    "meets the target"
+                } else {
+                    "misses the target"
+                },
+                100.0 * t.worst
+            );
+        }
         for f in &r.families {
             println!(
                 "  {:<20} {:>7} rows, {:>7} called benign without it, {:>5} would pass unflagged",
