@@ -175,27 +175,47 @@ impl Model {
     /// (row-major, one per class). Walked in Rust, in parallel over rows; equal to LightGBM's
     /// raw scores (tested against it).
     pub fn infer_trees(&self, x: &[f64]) -> Result<(Vec<Vec<f64>>, Vec<f64>), ModelError> {
+        let (member_margin, head_raw, _) = self.walk(x, None);
+        Ok((member_margin, head_raw))
+    }
+
+    /// Walks every tree once per row: member margins, head scores and, when `support` is
+    /// given, each row's leaf-space support from the same walk.
+    #[allow(clippy::type_complexity)]
+    fn walk(
+        &self,
+        x: &[f64],
+        support: Option<&LeafSupport>,
+    ) -> (Vec<Vec<f64>>, Vec<f64>, Vec<[f64; 2]>) {
         let width = self.encoder.width().max(1);
         let k = self.head.num_class;
         let m = self.members.len();
-        let rows: Vec<(Vec<f64>, Vec<f64>)> = x
+        let rows: Vec<(Vec<f64>, Vec<f64>, Option<[f64; 2]>)> = x
             .par_chunks(width)
             .map(|row| {
-                let margins: Vec<f64> = self.members.iter().map(|f| f.raw(row)[0]).collect();
+                let (margins, s) = match support {
+                    Some(table) => {
+                        let (margins, s) = table.walk(&self.members, row);
+                        (margins, Some(s))
+                    }
+                    None => (self.members.iter().map(|f| f.raw(row)[0]).collect(), None),
+                };
                 let mut head = vec![0.0; k];
                 self.head.raw_into(row, &mut head);
-                (margins, head)
+                (margins, head, s)
             })
             .collect();
         let mut member_margin = vec![Vec::with_capacity(rows.len()); m];
         let mut head_raw = Vec::with_capacity(rows.len() * k);
-        for (margins, head) in rows {
+        let mut supports = Vec::new();
+        for (margins, head, s) in rows {
             for (j, v) in margins.into_iter().enumerate() {
                 member_margin[j].push(v);
             }
             head_raw.extend(head);
+            supports.extend(s);
         }
-        Ok((member_margin, head_raw))
+        (member_margin, head_raw, supports)
     }
 
     /// Sets the leaf-support table (training fits it from the training split).
@@ -208,20 +228,8 @@ impl Model {
         self.support.as_ref()
     }
 
-    /// Leaf-space support of each row for each class; empty when the model has no table or no
-    /// blend.
-    pub fn supports(&self, x: &[f64]) -> Vec<[f64; 2]> {
-        match (&self.support, &self.spec.blend) {
-            (Some(table), Some(_)) => x
-                .par_chunks(self.encoder.width().max(1))
-                .map(|row| table.support(&self.members, row))
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
-
     /// The OOD score of a row from its k-NN distance and, when blended, its support.
-    pub fn ood_score(&self, distance: f64, support: Option<[f64; 2]>, malicious: bool) -> f64 {
+    fn ood_score(&self, distance: f64, support: Option<[f64; 2]>, malicious: bool) -> f64 {
         let knn = self.detector.score(distance, malicious);
         match (&self.spec.blend, support) {
             (Some(blend), Some(s)) => blend.score(knn, s[usize::from(malicious)], malicious),
@@ -248,12 +256,12 @@ impl Model {
     /// All raw outputs for a row-major matrix; the OOD distance of each row is measured against
     /// the training rows of the verdict the model gives it.
     pub fn infer(&self, x: &[f64]) -> Result<Inference, ModelError> {
-        let (member_margin, head_raw) = self.infer_trees(x)?;
+        let blended = self.support.as_ref().filter(|_| self.spec.blend.is_some());
+        let (member_margin, head_raw, support) = self.walk(x, blended);
         let verdicts: Vec<bool> = (0..x.len() / self.encoder.width().max(1))
             .map(|i| self.calibrated(&member_margin, i) >= 0.5)
             .collect();
         let ood_distance = self.detector.distances(x, self.encoder.width(), &verdicts);
-        let support = self.supports(x);
         Ok(Inference {
             member_margin,
             head_raw,

@@ -77,16 +77,30 @@ impl LeafSupport {
 
     /// A row's support for each class: `[benign, malicious]`.
     pub fn support(&self, members: &[Forest], row: &[f64]) -> [f64; 2] {
+        self.walk(members, row).1
+    }
+
+    /// One walk of every member's trees for a row: each member's raw margin (summed in tree
+    /// order, as `Forest::raw`) and the row's support for each class.
+    pub fn walk(&self, members: &[Forest], row: &[f64]) -> (Vec<f64>, [f64; 2]) {
         let mut counts: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
-        for (forest, table) in members.iter().zip(&self.members) {
-            for (tree, leaves) in forest.trees.iter().zip(table) {
-                let c = leaves[tree.leaf(row)];
-                counts[0].push(c[0]);
-                counts[1].push(c[1]);
-            }
-        }
+        let margins = members
+            .iter()
+            .zip(&self.members)
+            .map(|(forest, table)| {
+                let mut raw = vec![0.0; forest.num_class.max(1)];
+                for (t, (tree, leaves)) in forest.trees.iter().zip(table).enumerate() {
+                    let leaf = tree.leaf(row);
+                    let n = raw.len();
+                    raw[t % n] += tree.leaf_value[leaf];
+                    counts[0].push(leaves[leaf][0]);
+                    counts[1].push(leaves[leaf][1]);
+                }
+                raw[0]
+            })
+            .collect();
         let [b, m] = &mut counts;
-        [low_quantile(b), low_quantile(m)]
+        (margins, [low_quantile(b), low_quantile(m)])
     }
 }
 
@@ -217,5 +231,11 @@ mod tests {
         assert_eq!(s.members[0][0], vec![[2, 1], [0, 1]]);
         assert_eq!(s.support(std::slice::from_ref(&forest), &[0.3]), [2.0, 1.0]);
         assert_eq!(s.support(std::slice::from_ref(&forest), &[0.9]), [0.0, 1.0]);
+        let (margins, _) = s.walk(std::slice::from_ref(&forest), &[0.9]);
+        assert_eq!(
+            margins,
+            forest.raw(&[0.9]),
+            "the walk's margin is the forest's own"
+        );
     }
 }

@@ -64,9 +64,24 @@ pub(crate) fn rehearse(
         Some(w) => vec![w],
         None => WEIGHTS.to_vec(),
     };
+    let scale = match opts.rehearsal_signals {
+        Some(_) => crate::signals::reference_scale(detector),
+        None => Vec::new(),
+    };
     let mut scored: Vec<Scored> = (1..p.classes.len())
         .into_par_iter()
-        .map(|family| rehearse_family(p, opts, benign_below, detector, cal, family, &weights))
+        .map(|family| {
+            rehearse_family(
+                p,
+                opts,
+                benign_below,
+                detector,
+                &scale,
+                cal,
+                family,
+                &weights,
+            )
+        })
         .collect::<Result<_, _>>()?;
     scored.sort_by(|a, b| a.family.family.cmp(&b.family.family));
     let trials: Vec<WeightTrial> = weights
@@ -140,6 +155,7 @@ fn rehearse_family(
     opts: &TrainOptions,
     benign_below: f64,
     detector: &Detector,
+    scale: &[f64],
     cal: &Calibration<'_>,
     family: usize,
     weights: &[f64],
@@ -167,7 +183,7 @@ fn rehearse_family(
     })?;
     let forest = Forest::parse(&text)?;
     if let Some(dir) = &opts.rehearsal_signals {
-        crate::signals::write(dir, p, family, &forest, detector, &train)?;
+        crate::signals::write(dir, p, family, &forest, detector, scale, &train)?;
     }
     let rows: Vec<usize> = (0..p.class.len())
         .filter(|&r| p.class[r] == family)
@@ -198,18 +214,16 @@ fn rehearse_family(
     let scores = weights
         .iter()
         .map(|&w| {
-            let blend = Blend::fit(w, cal.knn, &cal_support, &vec![false; cal.rows.len()]);
-            let mut s: Vec<f64> = knn
-                .iter()
-                .zip(&novel_support)
-                .map(|(&k, &sup)| {
-                    if w >= 1.0 {
-                        k
-                    } else {
-                        blend.score(k, sup, false)
-                    }
-                })
-                .collect();
+            // Weight 1 is the k-NN score itself, exactly as a bundle without a blend scores.
+            let mut s: Vec<f64> = if w >= 1.0 {
+                knn.clone()
+            } else {
+                let blend = Blend::fit(w, cal.knn, &cal_support, &vec![false; cal.rows.len()]);
+                knn.iter()
+                    .zip(&novel_support)
+                    .map(|(&k, &sup)| blend.score(k, sup, false))
+                    .collect()
+            };
             s.sort_by(f64::total_cmp);
             s
         })

@@ -26,17 +26,19 @@ use crate::prepare::Prepared;
 const HEADER: &str =
     "kind,class,p,d5,d1,lrd_ref,leaf_min,leaf_q10,leaf_low,leaf_logmean,code,lc_q10,lc_logmean";
 
-/// Writes `dir/<family>.csv` for the model trained without `family` on rows `train`.
+/// Writes `dir/<family>.csv` for the model trained without `family` on rows `train`;
+/// `scale` is [`reference_scale`] of the detector, the same for every family.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn write(
     dir: &Path,
     p: &Prepared,
     family: usize,
     forest: &Forest,
     detector: &Detector,
+    scale: &[f64],
     train: &[usize],
 ) -> Result<(), TrainError> {
     let support = benign_support(p, forest, train);
-    let scale = reference_scale(detector);
     let mut rows: Vec<(usize, &str)> = (0..p.class.len())
         .filter(|&r| p.class[r] == family)
         .map(|r| (r, "novel"))
@@ -61,7 +63,7 @@ pub(crate) fn write(
                 forest,
                 &support,
                 detector,
-                &scale,
+                scale,
                 first_cat,
             )
         })
@@ -90,7 +92,7 @@ fn benign_support(p: &Prepared, forest: &Forest, train: &[usize]) -> Vec<Vec<u32
 }
 
 /// Mean 5-NN distance of each benign reference row to the other reference rows.
-fn reference_scale(detector: &Detector) -> Vec<f64> {
+pub(crate) fn reference_scale(detector: &Detector) -> Vec<f64> {
     let r = &detector.references[0];
     let (dn, dc) = (detector.spec.numeric.len(), detector.spec.categorical.len());
     (0..r.rows)
