@@ -5,6 +5,7 @@
 //! equals LightGBM's raw score and the explanations refer to the same paths.
 
 use crate::error::ModelError;
+use crate::flat::Flat;
 
 /// Bits of LightGBM's `decision_type`.
 const CATEGORICAL_MASK: u8 = 1;
@@ -38,6 +39,8 @@ pub struct Forest {
     pub num_class: usize,
     pub num_features: usize,
     pub trees: Vec<Tree>,
+    /// The same trees laid out for walking.
+    flat: Flat,
 }
 
 fn values<T: std::str::FromStr>(
@@ -216,6 +219,7 @@ impl Forest {
         Ok(Forest {
             num_class,
             num_features,
+            flat: Flat::new(&trees),
             trees,
         })
     }
@@ -230,7 +234,20 @@ impl Forest {
     /// Adds the raw scores of one row to `out` (one slot per class).
     pub fn raw_into(&self, x: &[f64], out: &mut [f64]) {
         for (t, tree) in self.trees.iter().enumerate() {
-            out[t % self.num_class] += tree.leaf_value[tree.leaf(x)];
+            out[t % self.num_class] += tree.leaf_value[self.flat.leaf(&self.trees, t, x)];
         }
+    }
+
+    /// The leaf of tree `t` a row reaches (as `trees[t].leaf(x)`, on the walking layout).
+    #[inline]
+    pub fn leaf(&self, t: usize, x: &[f64]) -> usize {
+        self.flat.leaf(&self.trees, t, x)
+    }
+
+    /// Leaves of every tree for a block of rows (row-major, `width` values each): `out` gets
+    /// `rows × trees` leaf indices, row-major. Walks tree by tree, so each tree's nodes stay
+    /// in cache while the block passes through it.
+    pub fn leaves_block(&self, x: &[f64], width: usize, out: &mut [u32]) {
+        self.flat.leaves_block(&self.trees, x, width, out);
     }
 }

@@ -18,6 +18,9 @@ use crate::ood::{Detector, Reference};
 use crate::spec::ModelSpec;
 use crate::support::{LEAF_SUPPORT, LeafSupport};
 
+/// Rows walked together through each tree.
+const BLOCK: usize = 64;
+
 /// A model ready to score.
 pub struct Model {
     /// `sha256:…` content id of the bundle.
@@ -180,7 +183,8 @@ impl Model {
     }
 
     /// Walks every tree once per row: member margins, head scores and, when `support` is
-    /// given, each row's leaf-space support from the same walk.
+    /// given, each row's leaf-space support from the same walk. Rows go in blocks of
+    /// [`BLOCK`], tree by tree within a block, blocks in parallel.
     #[allow(clippy::type_complexity)]
     fn walk(
         &self,
@@ -190,27 +194,61 @@ impl Model {
         let width = self.encoder.width().max(1);
         let k = self.head.num_class;
         let m = self.members.len();
-        let rows: Vec<(Vec<f64>, Vec<f64>, Option<[f64; 2]>)> = x
-            .par_chunks(width)
-            .map(|row| {
-                let (margins, s) = match support {
-                    Some(table) => {
-                        let (margins, s) = table.walk(&self.members, row);
-                        (margins, Some(s))
+        let blocks: Vec<(Vec<f64>, Vec<f64>, Vec<[f64; 2]>)> = x
+            .par_chunks(width * BLOCK)
+            .map(|block| {
+                let rows = block.len() / width;
+                let mut leaves: Vec<Vec<u32>> = Vec::with_capacity(m);
+                let mut margins = vec![0.0; rows * m];
+                for (j, forest) in self.members.iter().enumerate() {
+                    let nt = forest.trees.len();
+                    let mut reached = vec![0u32; rows * nt];
+                    forest.leaves_block(block, width, &mut reached);
+                    let nc = forest.num_class.max(1);
+                    for r in 0..rows {
+                        // Summed in tree order from 0, as `Forest::raw`, so the bits agree.
+                        let mut raw = 0.0;
+                        for (t, tree) in forest.trees.iter().enumerate().step_by(nc) {
+                            raw += tree.leaf_value[reached[r * nt + t] as usize];
+                        }
+                        margins[r * m + j] = raw;
                     }
-                    None => (self.members.iter().map(|f| f.raw(row)[0]).collect(), None),
-                };
-                let mut head = vec![0.0; k];
-                self.head.raw_into(row, &mut head);
-                (margins, head, s)
+                    leaves.push(reached);
+                }
+                let mut head = vec![0.0; rows * k];
+                let nt = self.head.trees.len();
+                let mut reached = vec![0u32; rows * nt];
+                self.head.leaves_block(block, width, &mut reached);
+                for r in 0..rows {
+                    let out = &mut head[r * k..(r + 1) * k];
+                    for (t, tree) in self.head.trees.iter().enumerate() {
+                        out[t % k] += tree.leaf_value[reached[r * nt + t] as usize];
+                    }
+                }
+                let mut supports = Vec::new();
+                if let Some(table) = support {
+                    let mut scratch = [Vec::new(), Vec::new()];
+                    for r in 0..rows {
+                        let row: Vec<&[u32]> = leaves
+                            .iter()
+                            .zip(&self.members)
+                            .map(|(l, f)| &l[r * f.trees.len()..(r + 1) * f.trees.len()])
+                            .collect();
+                        supports.push(table.support_of(&row, &mut scratch));
+                    }
+                }
+                (margins, head, supports)
             })
             .collect();
-        let mut member_margin = vec![Vec::with_capacity(rows.len()); m];
-        let mut head_raw = Vec::with_capacity(rows.len() * k);
+        let n = x.len() / width;
+        let mut member_margin = vec![Vec::with_capacity(n); m];
+        let mut head_raw = Vec::with_capacity(n * k);
         let mut supports = Vec::new();
-        for (margins, head, s) in rows {
-            for (j, v) in margins.into_iter().enumerate() {
-                member_margin[j].push(v);
+        for (margins, head, s) in blocks {
+            for row in margins.chunks_exact(m.max(1)) {
+                for (j, &v) in row.iter().enumerate() {
+                    member_margin[j].push(v);
+                }
             }
             head_raw.extend(head);
             supports.extend(s);

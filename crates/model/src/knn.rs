@@ -3,29 +3,92 @@
 //!
 //! The distance is Euclidean in the space where each categorical field is one-hot encoded and
 //! scaled so a mismatch costs [`CATEGORICAL_MISMATCH`], so the triangle inequality holds. The
-//! reference is partitioned around pivot rows (chosen by farthest-point sampling from row 0,
-//! so the index is deterministic); each cluster keeps its radius and each member its distance
-//! to the pivot. A query measures its distance to every pivot, visits clusters in order of the
-//! lower bound `d(q, pivot) − radius`, skips members with `|d(q, pivot) − d(r, pivot)|` at or
-//! above the current k-th best distance, and stops when no unvisited cluster can hold a nearer
-//! row. Queries with a missing coordinate fall back to a full scan, since distances that leave
-//! coordinates out are not a metric.
+//! reference is organised as a ball tree whose centres are reference rows: a ball is split
+//! around two far-apart members (the member farthest from its centre, and the member farthest
+//! from that one), each row going to the nearer, until a ball holds at most [`LEAF_ROWS`] rows.
+//! Every ball keeps its radius and every row its distance to its leaf's centre. A query walks
+//! the balls nearest first; it skips a ball whose lower bound `d(q, centre) − radius` exceeds
+//! the current k-th best distance, and a row whose `|d(q, centre) − d(r, centre)|` does. The
+//! centres are reference rows, so each one measured also competes for the `k` best. Bounds
+//! carry a small slack for rounding, so pruning never drops a row the full scan would keep,
+//! and ties are broken by row number, so the answer does not depend on the order of the
+//! search. The build is deterministic (it starts from row 0). Queries with a missing
+//! coordinate fall back to a full scan, since distances that leave coordinates out are not a
+//! metric.
 
 use crate::ood::{CATEGORICAL_MISMATCH, Reference};
+
+/// Most rows a leaf ball holds.
+pub const LEAF_ROWS: usize = 24;
+
+/// A ball: a centre row, its radius, and either two children or a range of `Index::order`.
+#[derive(Debug, Clone)]
+struct Ball {
+    /// The centre's row while building, its position in `Index::order` after.
+    center: u32,
+    radius: f32,
+    /// Children, or `None` for a leaf.
+    children: Option<(u32, u32)>,
+    start: u32,
+    end: u32,
+}
 
 /// Search structure of one reference.
 #[derive(Debug, Clone)]
 pub struct Index {
     dn: usize,
     dc: usize,
-    pivots: Vec<u32>,
-    radius: Vec<f32>,
-    /// Per cluster: (member row, distance to the pivot).
-    members: Vec<Vec<(u32, f32)>>,
+    balls: Vec<Ball>,
+    /// Reference rows in leaf order.
+    order: Vec<u32>,
+    /// Per position of `order`: the row's distance to its leaf's centre.
+    to_center: Vec<f32>,
+    /// The reference's coordinates in leaf order, so a leaf is read from one stretch of
+    /// memory.
+    sorted: Reference,
+}
+
+/// The `k` best so far as (squared distance, row), ascending by distance then row.
+struct Best {
+    k: usize,
+    rows: Vec<(f32, usize)>,
+}
+
+impl Best {
+    fn new(k: usize) -> Best {
+        Best {
+            k,
+            rows: vec![(f32::INFINITY, usize::MAX); k],
+        }
+    }
+
+    /// The squared distance a row must not exceed to be offered.
+    fn bound(&self) -> f32 {
+        self.rows[self.k - 1].0
+    }
+
+    fn offer(&mut self, d: f32, r: usize) {
+        if (d, r) < self.rows[self.k - 1] {
+            let pos = self.rows.partition_point(|b| (b.0, b.1) < (d, r));
+            if self.rows[pos] == (d, r) {
+                return; // a centre met again in its leaf
+            }
+            self.rows.insert(pos, (d, r));
+            self.rows.pop();
+        }
+    }
+
+    /// The Euclidean distance a lower bound must exceed for a row to be skipped: the k-th
+    /// best distance widened by rounding slack (bounds come from differences of rounded
+    /// square roots).
+    fn limit(&self) -> f32 {
+        let kth = self.bound().sqrt();
+        kth * (1.0 + 1e-5) + 1e-5
+    }
 }
 
 /// Squared distance between a query (NaN coordinates skipped when `SKIP_NAN`) and reference
-/// row `r`, or any value ≥ `bound` once it is certain to be.
+/// row `r`, or any value above `bound` once it is certain to be.
 fn distance2<const SKIP_NAN: bool>(
     reference: &Reference,
     dn: usize,
@@ -55,7 +118,7 @@ fn distance2<const SKIP_NAN: bool>(
                 }
             })
             .sum::<f32>();
-        if d >= bound {
+        if d > bound {
             break;
         }
     }
@@ -65,56 +128,117 @@ fn distance2<const SKIP_NAN: bool>(
 impl Index {
     pub fn new(reference: &Reference, dn: usize, dc: usize) -> Index {
         let n = reference.rows;
-        let row = |r: usize| {
-            (
-                &reference.numeric[r * dn..(r + 1) * dn],
-                &reference.codes[r * dc..(r + 1) * dc],
-            )
+        let dist = |a: u32, b: u32| {
+            let a = a as usize;
+            let num = &reference.numeric[a * dn..(a + 1) * dn];
+            let codes = &reference.codes[a * dc..(a + 1) * dc];
+            distance2::<false>(reference, dn, dc, b as usize, num, codes, f32::INFINITY).sqrt()
         };
-        let dist = |a: usize, b: usize| {
-            let (num, codes) = row(a);
-            distance2::<false>(reference, dn, dc, b, num, codes, f32::INFINITY).sqrt()
-        };
-        let m = if n == 0 {
-            0
-        } else {
-            ((2.0 * (n as f64).sqrt()) as usize).clamp(1, n)
-        };
-        let mut pivots: Vec<u32> = Vec::with_capacity(m);
-        let mut nearest = vec![f32::INFINITY; n];
-        let mut owner = vec![0u32; n];
-        let mut next = 0usize;
-        for c in 0..m {
-            pivots.push(next as u32);
-            let mut far = (0usize, -1.0f32);
-            for r in 0..n {
-                let d = dist(next, r);
-                if d < nearest[r] {
-                    nearest[r] = d;
-                    owner[r] = c as u32;
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        let mut to_center: Vec<f32> = order.iter().map(|&r| dist(0, r)).collect();
+        let mut balls = Vec::new();
+        if n == 0 {
+            return Index {
+                dn,
+                dc,
+                balls,
+                order,
+                to_center,
+                sorted: reference.clone(),
+            };
+        }
+        let radius = to_center.iter().copied().fold(0.0f32, f32::max);
+        // (ball, start, end); a ball is pushed with its centre, radius and range, and split
+        // when it holds too many rows.
+        balls.push(Ball {
+            center: 0,
+            radius,
+            children: None,
+            start: 0,
+            end: n as u32,
+        });
+        let mut work = vec![0usize];
+        let mut d1 = Vec::new();
+        let mut d2 = Vec::new();
+        while let Some(b) = work.pop() {
+            let (start, end) = (balls[b].start as usize, balls[b].end as usize);
+            if end - start <= LEAF_ROWS {
+                continue;
+            }
+            let far = |d: &[f32]| {
+                let mut best = 0;
+                for (i, &v) in d.iter().enumerate() {
+                    if v > d[best] {
+                        best = i;
+                    }
                 }
-                if nearest[r] > far.1 {
-                    far = (r, nearest[r]);
+                best
+            };
+            let p1 = order[start + far(&to_center[start..end])];
+            d1.clear();
+            d1.extend(order[start..end].iter().map(|&r| dist(p1, r)));
+            let p2 = order[start + far(&d1)];
+            d2.clear();
+            d2.extend(order[start..end].iter().map(|&r| dist(p2, r)));
+            // Rows nearer p1 (ties too) go left, in their current order; the rest go right.
+            let mut left: Vec<(u32, f32)> = Vec::new();
+            let mut right: Vec<(u32, f32)> = Vec::new();
+            for (i, &r) in order[start..end].iter().enumerate() {
+                if d1[i] <= d2[i] {
+                    left.push((r, d1[i]));
+                } else {
+                    right.push((r, d2[i]));
                 }
             }
-            if far.1 <= 0.0 {
-                break;
+            if left.is_empty() || right.is_empty() {
+                continue; // no spread left to split on: stays a (large) leaf
             }
-            next = far.0;
+            let mid = start + left.len();
+            for (i, (r, d)) in left.iter().chain(&right).enumerate() {
+                order[start + i] = *r;
+                to_center[start + i] = *d;
+            }
+            let ball = |center: u32, part: &[(u32, f32)], s: usize, e: usize| Ball {
+                center,
+                radius: part.iter().map(|p| p.1).fold(0.0f32, f32::max),
+                children: None,
+                start: s as u32,
+                end: e as u32,
+            };
+            let l = balls.len();
+            balls.push(ball(p1, &left, start, mid));
+            balls.push(ball(p2, &right, mid, end));
+            balls[b].children = Some((l as u32, l as u32 + 1));
+            work.push(l);
+            work.push(l + 1);
         }
-        let mut members = vec![Vec::new(); pivots.len()];
-        let mut radius = vec![0.0f32; pivots.len()];
-        for r in 0..n {
-            let c = owner[r] as usize;
-            members[c].push((r as u32, nearest[r]));
-            radius[c] = radius[c].max(nearest[r]);
+        let mut position = vec![0u32; n];
+        for (p, &r) in order.iter().enumerate() {
+            position[r as usize] = p as u32;
         }
+        for ball in &mut balls {
+            ball.center = position[ball.center as usize];
+        }
+        let sorted = Reference {
+            rows: n,
+            numeric: order
+                .iter()
+                .flat_map(|&r| &reference.numeric[r as usize * dn..(r as usize + 1) * dn])
+                .copied()
+                .collect(),
+            codes: order
+                .iter()
+                .flat_map(|&r| &reference.codes[r as usize * dc..(r as usize + 1) * dc])
+                .copied()
+                .collect(),
+        };
         Index {
             dn,
             dc,
-            pivots,
-            radius,
-            members,
+            balls,
+            order,
+            to_center,
+            sorted,
         }
     }
 
@@ -134,7 +258,8 @@ impl Index {
         found.iter().map(|(_, d)| f64::from(*d)).sum::<f64>() / found.len() as f64
     }
 
-    /// The `k` nearest reference rows as (row, Euclidean distance), nearest first.
+    /// The `k` nearest reference rows as (row, Euclidean distance), nearest first, ties in
+    /// row order.
     pub fn nearest(
         &self,
         reference: &Reference,
@@ -144,60 +269,58 @@ impl Index {
     ) -> Vec<(usize, f32)> {
         let k = k.max(1).min(reference.rows.max(1));
         let (dn, dc) = (self.dn, self.dc);
-        // Squared distances (and rows) of the k best so far, ascending.
-        let mut best = vec![(f32::INFINITY, usize::MAX); k];
-        let offer = |d: f32, r: usize, best: &mut Vec<(f32, usize)>| {
-            if d < best[k - 1].0 {
-                let pos = best.partition_point(|b| b.0 <= d);
-                best.insert(pos, (d, r));
-                best.pop();
-            }
-        };
+        let mut best = Best::new(k);
         if num.iter().any(|v| v.is_nan()) {
             for r in 0..reference.rows {
-                let d = distance2::<true>(reference, dn, dc, r, num, codes, best[k - 1].0);
-                offer(d, r, &mut best);
+                let d = distance2::<true>(reference, dn, dc, r, num, codes, best.bound());
+                best.offer(d, r);
             }
-        } else {
-            let to_pivot: Vec<f32> = self
-                .pivots
-                .iter()
-                .map(|&p| {
-                    distance2::<false>(reference, dn, dc, p as usize, num, codes, f32::INFINITY)
-                        .sqrt()
-                })
-                .collect();
-            let mut order: Vec<(f32, usize)> = to_pivot
-                .iter()
-                .zip(&self.radius)
-                .enumerate()
-                .map(|(c, (d, r))| ((d - r).max(0.0), c))
-                .collect();
-            order.sort_by(|a, b| a.0.total_cmp(&b.0));
-            for (lower, c) in order {
-                if lower * lower >= best[k - 1].0 {
-                    break;
+        } else if !self.balls.is_empty() {
+            let sorted = &self.sorted;
+            // Distance to the row at position `p` of the leaf order, offered as a candidate.
+            let measure = |p: u32, best: &mut Best| {
+                let d2 = distance2::<false>(sorted, dn, dc, p as usize, num, codes, f32::INFINITY);
+                best.offer(d2, self.order[p as usize] as usize);
+                d2.sqrt()
+            };
+            // (ball, distance from the query to its centre)
+            let mut stack = vec![(0usize, measure(self.balls[0].center, &mut best))];
+            while let Some((b, dq)) = stack.pop() {
+                let ball = &self.balls[b];
+                let limit = best.limit();
+                if dq - ball.radius > limit {
+                    continue;
                 }
-                let dqp = to_pivot[c];
-                for &(r, drp) in &self.members[c] {
-                    let gap = (dqp - drp).abs();
-                    if gap * gap >= best[k - 1].0 {
-                        continue;
+                match ball.children {
+                    Some((l, r)) => {
+                        let dl = measure(self.balls[l as usize].center, &mut best);
+                        let dr = measure(self.balls[r as usize].center, &mut best);
+                        // The nearer child is searched first (popped first).
+                        if dl <= dr {
+                            stack.push((r as usize, dr));
+                            stack.push((l as usize, dl));
+                        } else {
+                            stack.push((l as usize, dl));
+                            stack.push((r as usize, dr));
+                        }
                     }
-                    let d = distance2::<false>(
-                        reference,
-                        dn,
-                        dc,
-                        r as usize,
-                        num,
-                        codes,
-                        best[k - 1].0,
-                    );
-                    offer(d, r as usize, &mut best);
+                    None => {
+                        let (s, e) = (ball.start as usize, ball.end as usize);
+                        let mut limit = limit;
+                        for (p, &drc) in (s..e).zip(&self.to_center[s..e]) {
+                            if p == ball.center as usize || (dq - drc).abs() > limit {
+                                continue;
+                            }
+                            let d = distance2::<false>(sorted, dn, dc, p, num, codes, best.bound());
+                            best.offer(d, self.order[p] as usize);
+                            limit = best.limit();
+                        }
+                    }
                 }
             }
         }
-        best.into_iter()
+        best.rows
+            .into_iter()
             .filter(|b| b.0.is_finite())
             .map(|(d, r)| (r, d.sqrt()))
             .collect()
@@ -238,6 +361,33 @@ mod tests {
         all.sort_by(f32::total_cmp);
         let k = k.min(all.len());
         all[..k].iter().map(|d| f64::from(d.sqrt())).sum::<f64>() / k as f64
+    }
+
+    proptest! {
+        #[test]
+        fn the_indexed_search_returns_the_same_rows_as_a_full_scan_ties_in_row_order(
+            rows in proptest::collection::vec(
+                (proptest::collection::vec(0i8..4, 2), 0u32..2), 1..300),
+            query in proptest::collection::vec(0i8..4, 2),
+            k in 1usize..9,
+        ) {
+            // Small integer grids make exact ties common.
+            let reference = Reference {
+                rows: rows.len(),
+                numeric: rows.iter().flat_map(|r| r.0.iter().map(|&v| f32::from(v))).collect(),
+                codes: rows.iter().map(|r| r.1).collect(),
+            };
+            let index = Index::new(&reference, 2, 1);
+            let q: Vec<f32> = query.iter().map(|&v| f32::from(v)).collect();
+            let fast: Vec<usize> =
+                index.nearest(&reference, &q, &[0], k).into_iter().map(|(r, _)| r).collect();
+            let mut all: Vec<(f32, usize)> = (0..reference.rows)
+                .map(|r| (distance2::<false>(&reference, 2, 1, r, &q, &[0], f32::INFINITY), r))
+                .collect();
+            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let slow: Vec<usize> = all.iter().take(k).map(|a| a.1).collect();
+            prop_assert_eq!(fast, slow);
+        }
     }
 
     proptest! {

@@ -23,6 +23,7 @@ pub mod conformal;
 pub mod encode;
 mod error;
 pub mod flags;
+mod flat;
 pub mod forest;
 mod infer;
 pub mod knn;

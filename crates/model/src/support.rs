@@ -75,6 +75,22 @@ impl LeafSupport {
         LeafSupport { members }
     }
 
+    /// A row's support for each class from the leaves it reached, `leaves[member][tree]`;
+    /// `scratch` is reused between rows.
+    pub fn support_of(&self, leaves: &[&[u32]], scratch: &mut [Vec<u32>; 2]) -> [f64; 2] {
+        let [b, m] = scratch;
+        b.clear();
+        m.clear();
+        for (table, reached) in self.members.iter().zip(leaves) {
+            for (counts, &leaf) in table.iter().zip(*reached) {
+                let c = counts[leaf as usize];
+                b.push(c[0]);
+                m.push(c[1]);
+            }
+        }
+        [low_quantile(b), low_quantile(m)]
+    }
+
     /// A row's support for each class: `[benign, malicious]`.
     pub fn support(&self, members: &[Forest], row: &[f64]) -> [f64; 2] {
         self.walk(members, row).1
