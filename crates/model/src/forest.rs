@@ -238,10 +238,12 @@ impl Forest {
         }
     }
 
-    /// The leaf of tree `t` a row reaches (as `trees[t].leaf(x)`, on the walking layout).
-    #[inline]
-    pub fn leaf(&self, t: usize, x: &[f64]) -> usize {
-        self.flat.leaf(&self.trees, t, x)
+    /// Adds to `out` (one slot per class) the raw scores of one row from the leaves it
+    /// reached, `leaves[t]` for tree `t` — the same sum, in the same order, as `raw_into`.
+    pub fn raw_from_leaves(&self, leaves: &[u32], out: &mut [f64]) {
+        for (t, (tree, &leaf)) in self.trees.iter().zip(leaves).enumerate() {
+            out[t % self.num_class] += tree.leaf_value[leaf as usize];
+        }
     }
 
     /// Leaves of every tree for a block of rows (row-major, `width` values each): `out` gets

@@ -204,14 +204,11 @@ impl Model {
                     let nt = forest.trees.len();
                     let mut reached = vec![0u32; rows * nt];
                     forest.leaves_block(block, width, &mut reached);
-                    let nc = forest.num_class.max(1);
-                    for r in 0..rows {
-                        // Summed in tree order from 0, as `Forest::raw`, so the bits agree.
-                        let mut raw = 0.0;
-                        for (t, tree) in forest.trees.iter().enumerate().step_by(nc) {
-                            raw += tree.leaf_value[reached[r * nt + t] as usize];
-                        }
-                        margins[r * m + j] = raw;
+                    let mut raw = vec![0.0; forest.num_class.max(1)];
+                    for (r, row) in reached.chunks_exact(nt.max(1)).enumerate() {
+                        raw.fill(0.0);
+                        forest.raw_from_leaves(row, &mut raw);
+                        margins[r * m + j] = raw[0];
                     }
                     leaves.push(reached);
                 }
@@ -219,11 +216,11 @@ impl Model {
                 let nt = self.head.trees.len();
                 let mut reached = vec![0u32; rows * nt];
                 self.head.leaves_block(block, width, &mut reached);
-                for r in 0..rows {
-                    let out = &mut head[r * k..(r + 1) * k];
-                    for (t, tree) in self.head.trees.iter().enumerate() {
-                        out[t % k] += tree.leaf_value[reached[r * nt + t] as usize];
-                    }
+                for (out, row) in head
+                    .chunks_exact_mut(k)
+                    .zip(reached.chunks_exact(nt.max(1)))
+                {
+                    self.head.raw_from_leaves(row, out);
                 }
                 let mut supports = Vec::new();
                 if let Some(table) = support {

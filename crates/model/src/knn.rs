@@ -125,6 +125,17 @@ fn distance2<const SKIP_NAN: bool>(
     d
 }
 
+/// Position of the largest value (the first of equals).
+fn farthest(d: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in d.iter().enumerate() {
+        if v > d[best] {
+            best = i;
+        }
+    }
+    best
+}
+
 impl Index {
     pub fn new(reference: &Reference, dn: usize, dc: usize) -> Index {
         let n = reference.rows;
@@ -148,8 +159,7 @@ impl Index {
             };
         }
         let radius = to_center.iter().copied().fold(0.0f32, f32::max);
-        // (ball, start, end); a ball is pushed with its centre, radius and range, and split
-        // when it holds too many rows.
+        // Balls waiting to be split; one holding more than LEAF_ROWS rows is split in two.
         balls.push(Ball {
             center: 0,
             radius,
@@ -165,19 +175,10 @@ impl Index {
             if end - start <= LEAF_ROWS {
                 continue;
             }
-            let far = |d: &[f32]| {
-                let mut best = 0;
-                for (i, &v) in d.iter().enumerate() {
-                    if v > d[best] {
-                        best = i;
-                    }
-                }
-                best
-            };
-            let p1 = order[start + far(&to_center[start..end])];
+            let p1 = order[start + farthest(&to_center[start..end])];
             d1.clear();
             d1.extend(order[start..end].iter().map(|&r| dist(p1, r)));
-            let p2 = order[start + far(&d1)];
+            let p2 = order[start + farthest(&d1)];
             d2.clear();
             d2.extend(order[start..end].iter().map(|&r| dist(p2, r)));
             // Rows nearer p1 (ties too) go left, in their current order; the rest go right.
