@@ -274,7 +274,7 @@ fn explain_writes_one_evidence_package_per_row_and_text_for_a_terminal() {
     // After --skip 100, the first package is data row 101: line 102 under the header.
     assert_eq!(lines[0]["source"]["line"], 102);
     for p in &lines {
-        assert_eq!(p["schema_version"], "1.0");
+        assert_eq!(p["schema_version"], "1.1");
         assert!(!p["drivers"].as_array().unwrap().is_empty());
         assert!(!p["similar_cases"]["cases"].as_array().unwrap().is_empty());
     }

@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::score::{Flag, RowSource, Verdict};
+use crate::uncertainty::{Aleatoric, Epistemic};
 
 /// Version of the package layout. A consumer must refuse a major version it does not know.
-pub const EVIDENCE_SCHEMA_VERSION: &str = "1.0";
+pub const EVIDENCE_SCHEMA_VERSION: &str = "1.1";
 
 /// A feature value as the analyst sees it: a number, a symbol, or nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +70,12 @@ pub struct Uncertainty {
     /// Agreement of the ensemble members on the top drivers: mean pairwise overlap of their
     /// top-5 feature sets (1 = identical).
     pub stability: f64,
+    /// What the model does not know (member disagreement, distance from training). Since 1.1.
+    #[serde(default)]
+    pub epistemic: Epistemic,
+    /// How much cases like this overlap between verdicts (entropy, conformal set). Since 1.1.
+    #[serde(default)]
+    pub aleatoric: Aleatoric,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,6 +212,7 @@ impl EvidencePackage {
         flags: Vec<Flag>,
     ) -> EvidencePackage {
         let none = "not explained: a verdict-only package".to_string();
+        let epistemic = Epistemic::from_parts(0.0, 0.0, flags.contains(&Flag::OutOfDistribution));
         EvidencePackage {
             schema_version: EVIDENCE_SCHEMA_VERSION.to_string(),
             alert_id: alert_id.to_string(),
@@ -228,6 +236,8 @@ impl EvidencePackage {
                 ood_score: 0.0,
                 member_spread: 0.0,
                 stability: 1.0,
+                epistemic,
+                aleatoric: Aleatoric::assess(p_malicious, false),
             },
             summary: Summary {
                 why: none.clone(),

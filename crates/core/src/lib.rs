@@ -25,6 +25,7 @@ mod lifecycle;
 mod schema;
 mod score;
 pub mod stats;
+mod uncertainty;
 mod vocab;
 
 #[doc(hidden)]
@@ -45,3 +46,7 @@ pub use schema::{
     Schema, SourceSpec, TimeSpec,
 };
 pub use score::{Flag, Probability, RowSource, Score, Verdict};
+pub use uncertainty::{
+    Aleatoric, DISAGREEMENT_HIGH, DISAGREEMENT_MODERATE, DISTANCE_MODERATE, ENTROPY_HIGH,
+    ENTROPY_MODERATE, Epistemic, Level, binary_entropy, member_disagreement,
+};

@@ -139,6 +139,10 @@ pub struct Score {
     pub p_malicious: Probability,
     /// Standard deviation of the calibrated probability across ensemble members.
     pub member_spread: f64,
+    /// Mutual information in bits between the verdict and the member asked (0 = members
+    /// agree); the epistemic part of the members' uncertainty.
+    #[serde(default)]
+    pub member_disagreement: f64,
     /// Lowest and highest calibrated probability among ensemble members.
     pub interval: [f64; 2],
     /// Miscoverage level of the conformal set.

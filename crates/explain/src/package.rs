@@ -1,8 +1,9 @@
 //! Assembling the evidence package of each alert.
 
 use arbiter_core::{
-    BENIGN, EVIDENCE_SCHEMA_VERSION, EvidencePackage, Falsification, FieldRole, FieldValue, Flag,
-    NOVEL, Provenance, Score, Summary, Uncertainty, Verdict, VerdictSummary,
+    Aleatoric, BENIGN, EVIDENCE_SCHEMA_VERSION, Epistemic, EvidencePackage, Falsification,
+    FieldRole, FieldValue, Flag, NOVEL, Provenance, Score, Summary, Uncertainty, Verdict,
+    VerdictSummary,
 };
 use arbiter_ingest::Record;
 use arbiter_model::Model;
@@ -245,6 +246,12 @@ impl Explaining {
                 ood_score: s.ood_score,
                 member_spread: s.member_spread,
                 stability,
+                epistemic: Epistemic::from_parts(
+                    s.member_disagreement,
+                    s.ood_score,
+                    s.flags.contains(&Flag::OutOfDistribution),
+                ),
+                aleatoric: Aleatoric::assess(p, s.conformal_set.len() == 2),
             },
             summary,
             drivers,

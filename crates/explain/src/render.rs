@@ -43,6 +43,24 @@ pub fn text(p: &EvidencePackage) -> String {
         p.uncertainty.ood_score,
         p.uncertainty.stability
     );
+    let (e, a) = (&p.uncertainty.epistemic, &p.uncertainty.aleatoric);
+    let _ = writeln!(
+        s,
+        "epistemic {} (members disagree {:.3} bits, distance {:.2}): {}",
+        e.level, e.disagreement, e.distance, e.meaning
+    );
+    let _ = writeln!(
+        s,
+        "aleatoric {} (entropy {:.2} bits{}): {}",
+        a.level,
+        a.entropy,
+        if a.both_verdicts {
+            ", both verdicts plausible"
+        } else {
+            ""
+        },
+        a.meaning
+    );
     if !p.uncertainty.flags.is_empty() {
         let f: Vec<&str> = p.uncertainty.flags.iter().map(|f| f.as_str()).collect();
         let _ = writeln!(s, "flags  {}", f.join(", "));

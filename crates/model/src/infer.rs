@@ -422,6 +422,7 @@ impl Model {
         Score {
             p_malicious: Probability::saturating(v.p),
             member_spread: v.spread,
+            member_disagreement: arbiter_core::member_disagreement(&v.member_p),
             interval: [lo, hi],
             alpha,
             conformal_set: v.conformal_set.clone(),

@@ -137,7 +137,7 @@ async fn an_alert_comes_with_its_evidence_package_action_and_audit_timeline() {
     let a = a.json();
     assert_eq!(a["alert"]["id"], id);
     assert!(a["package"]["summary"]["why"].is_string(), "{a}");
-    assert_eq!(a["package"]["schema_version"], "1.0");
+    assert_eq!(a["package"]["schema_version"], "1.1");
     let similar = a["package"]["similar_cases"]["cases"].as_array().unwrap();
     assert!(!similar.is_empty(), "the server was given past cases: {a}");
     let tl = a["timeline"].as_array().unwrap();
