@@ -186,7 +186,11 @@ fn verdict_section(view: &AlertView, pkg: &EvidencePackage) -> String {
             "<dl class=\"facts\"><dt>p(malicious)</dt><dd>{} (calibrated)</dd>",
             "<dt>Member interval</dt><dd>{} to {} (spread {})</dd>",
             "<dt>Conformal set</dt><dd>{} at α = {}</dd>{}",
-            "<dt>OOD score</dt><dd>{}</dd><dt>Stability</dt><dd>{} (agreement of members on the top drivers)</dd>{}",
+            "<dt>OOD score</dt><dd>{}</dd><dt>Stability</dt><dd>{} (agreement of members on the top drivers)</dd>",
+            "<dt>Epistemic uncertainty</dt><dd class=\"epistemic {}\"><strong>{}</strong>: {} ",
+            "<span class=\"muted\">(what the model does not know: members disagree by {} bits, distance from training {})</span></dd>",
+            "<dt>Aleatoric uncertainty</dt><dd class=\"aleatoric {}\"><strong>{}</strong>: {} ",
+            "<span class=\"muted\">(class overlap: entropy {} bits{})</span></dd>{}",
             "</dl></section>\n"
         ),
         crate::gauge::band_class(band),
@@ -203,6 +207,20 @@ fn verdict_section(view: &AlertView, pkg: &EvidencePackage) -> String {
         category,
         format!("{:.2}", u.ood_score),
         format!("{:.2}", u.stability),
+        u.epistemic.level,
+        u.epistemic.level,
+        escape(&u.epistemic.meaning),
+        format!("{:.3}", u.epistemic.disagreement),
+        format!("{:.2}", u.epistemic.distance),
+        u.aleatoric.level,
+        u.aleatoric.level,
+        escape(&u.aleatoric.meaning),
+        format!("{:.2}", u.aleatoric.entropy),
+        if u.aleatoric.both_verdicts {
+            ", conformal set holds both verdicts"
+        } else {
+            ""
+        },
         truth,
     )
 }

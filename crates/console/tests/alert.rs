@@ -227,3 +227,28 @@ fn the_frame_links_the_stylesheet_and_offers_logout() {
     assert!(html.contains("<form method=\"post\" action=\"/logout\""));
     assert!(html.contains("<button id=\"logout\""));
 }
+
+#[test]
+fn the_verdict_names_what_the_model_does_not_know_apart_from_class_overlap() {
+    // Out of distribution but confident: epistemic high, aleatoric low.
+    let ood = alert_page(&analyst(), &view(0.02, vec![Flag::OutOfDistribution]), None);
+    let v = element(&ood, "section", "verdict");
+    assert!(
+        v.contains("<dd class=\"epistemic high\"><strong>high</strong>"),
+        "{v}"
+    );
+    assert!(v.contains("extrapolating"), "{v}");
+    assert!(
+        v.contains("<dd class=\"aleatoric low\"><strong>low</strong>"),
+        "{v}"
+    );
+    // Familiar but a coin toss: the other way round.
+    let toss = alert_page(&analyst(), &view(0.5, vec![]), None);
+    let v = element(&toss, "section", "verdict");
+    assert!(v.contains("<dd class=\"epistemic moderate\">"), "{v}");
+    assert!(
+        v.contains("<dd class=\"aleatoric high\"><strong>high</strong>"),
+        "{v}"
+    );
+    assert!(v.contains("entropy 1.00 bits"), "{v}");
+}

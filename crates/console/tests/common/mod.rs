@@ -5,9 +5,9 @@
 
 use arbiter_console::{ActionInfo, AlertView, ReasonChoice, TimelineItem, User};
 use arbiter_core::{
-    Change, Counterfactual, Driver, Evidence, EvidencePackage, Falsification, FieldValue, Flag,
-    Hypothesis, Provenance, RowSource, SimilarCase, SimilarCases, Summary, Uncertainty, Verdict,
-    VerdictSummary,
+    Aleatoric, Change, Counterfactual, Driver, EVIDENCE_SCHEMA_VERSION, Epistemic, Evidence,
+    EvidencePackage, Falsification, FieldValue, Flag, Hypothesis, Provenance, RowSource,
+    SimilarCase, SimilarCases, Summary, Uncertainty, Verdict, VerdictSummary,
 };
 use arbiter_store::AlertRow;
 
@@ -34,8 +34,9 @@ pub fn package(alert_id: &str, p: f64, flags: Vec<Flag>) -> EvidencePackage {
     } else {
         Verdict::Benign
     };
+    let flags_ood = flags.contains(&Flag::OutOfDistribution);
     EvidencePackage {
-        schema_version: "1.0".into(),
+        schema_version: EVIDENCE_SCHEMA_VERSION.into(),
         alert_id: alert_id.into(),
         source: RowSource {
             file: "test.csv".into(),
@@ -57,6 +58,8 @@ pub fn package(alert_id: &str, p: f64, flags: Vec<Flag>) -> EvidencePackage {
             ood_score: 0.4,
             member_spread: 0.03,
             stability: 0.8,
+            epistemic: Epistemic::from_parts(0.03, 0.4, flags_ood),
+            aleatoric: Aleatoric::assess(p, false),
         },
         summary: Summary {
             why: format!("{label:?}, p(malicious) {p:.3}; mainly bytes_out = 82995091"),
