@@ -63,6 +63,15 @@ pub struct TestAlert {
     /// The certified auto-close threshold at `auto_close.alpha`; absent means none qualified.
     #[serde(default)]
     pub threshold: Option<f64>,
+    /// Member disagreement in bits (epistemic); 0 when absent.
+    #[serde(default)]
+    pub disagreement: Option<f64>,
+    /// Distance from training, the OOD score (epistemic); 0 when absent.
+    #[serde(default)]
+    pub distance: Option<f64>,
+    /// The conformal set holds both verdicts (aleatoric).
+    #[serde(default)]
+    pub both_verdicts: bool,
 }
 
 /// One embedded policy test.

@@ -4,7 +4,7 @@
 //! tier from the most autonomous one, so `auto` survives only when every rule agrees: no
 //! single signal (a high probability, a harmless action) can authorise automation on its own.
 
-use arbiter_core::{EvidencePackage, Flag, Reason, Tier, Verdict};
+use arbiter_core::{EvidencePackage, Flag, Reason, Tier, Verdict, binary_entropy};
 use serde::{Deserialize, Serialize};
 
 use crate::file::{Impact, Policy};
@@ -73,6 +73,8 @@ pub fn known_reason_codes() -> Vec<String> {
         "auto_close_not_certified",
         "no_certified_threshold",
         "rate_limited",
+        "epistemic_high",
+        "aleatoric_high",
     ];
     let flags = [
         Flag::OutOfDistribution,
@@ -95,11 +97,13 @@ pub fn known_reason_codes() -> Vec<String> {
 /// 2. model timeout / error / missing, no package, or a non-probability → `analyst`, with no
 ///    recommended action (a human drives; nothing is automated without a verdict);
 /// 3. action: benign → `close_action`, malicious → category's action or `default_action`;
-/// 4. a flag in `uncertain.abstain` → `abstain`;
+/// 4. a flag in `uncertain.abstain`, or an `uncertain.epistemic` / `uncertain.aleatoric` route
+///    to `abstain` that fires → `abstain`;
 /// 5. irreversible action → `analyst`;
 /// 6. asset criticality, then action impact, above `approve.max_impact` → `analyst`, above
 ///    `auto.max_impact` → `approve` (a critical asset or action never gets past an analyst);
-/// 7. a flag in `uncertain.analyst` → `analyst`; any other flag → `approve`;
+/// 7. a flag in `uncertain.analyst` → `analyst`; any other flag → `approve`; a route that
+///    fires → its tier (reasons `epistemic_high`, `aleatoric_high`);
 /// 8. confidence band: ≥ auto floor keeps `auto`, ≥ approve floor → `approve`, else `analyst`;
 /// 9. benign close: `auto` only if p_malicious ≤ the certified threshold, else `approve`.
 pub fn decide(policy: &Policy, input: &DecisionInput) -> Decision {
@@ -181,13 +185,21 @@ pub fn decide(policy: &Policy, input: &DecisionInput) -> Decision {
         .copied()
         .filter(|f| policy.uncertain.abstain.contains(f))
         .collect();
-    if !declining.is_empty() {
+    let routes = uncertainty_routes(policy, package);
+    let route_abstains = routes.iter().any(|(t, _)| *t == Tier::Abstain);
+    if !declining.is_empty() || route_abstains {
         for f in declining {
             reasons.push(Reason::new(
                 format!("flag_{f}"),
                 format!("{f}: the model declines to recommend"),
             ));
         }
+        reasons.extend(
+            routes
+                .into_iter()
+                .filter(|(t, _)| *t == Tier::Abstain)
+                .map(|(_, r)| r),
+        );
         return abstain(reasons, Some(confidence));
     }
 
@@ -255,6 +267,9 @@ pub fn decide(policy: &Policy, input: &DecisionInput) -> Decision {
         };
         cap(&mut tier, ceiling, Reason::new(format!("flag_{f}"), text));
     }
+    for (ceiling, reason) in routes {
+        cap(&mut tier, ceiling, reason);
+    }
     // 8. Confidence band.
     let c = confidence;
     if c >= bands.auto.min_confidence {
@@ -310,6 +325,53 @@ pub fn decide(policy: &Policy, input: &DecisionInput) -> Decision {
         reasons,
         confidence: Some(confidence),
     }
+}
+
+/// The `uncertain.epistemic` and `uncertain.aleatoric` routes that fire for this package, with
+/// their tiers. Measured from the package's primary fields where a 1.0 package has them (the
+/// OOD score, p, the conformal set), so an older package is routed on the same numbers.
+fn uncertainty_routes(policy: &Policy, package: &EvidencePackage) -> Vec<(Tier, Reason)> {
+    let mut fired = Vec::new();
+    let u = &package.uncertainty;
+    if let Some(r) = &policy.uncertain.epistemic {
+        let d = u.epistemic.disagreement;
+        let mut why = Vec::new();
+        if let Some(m) = r.min_disagreement.filter(|m| d >= *m) {
+            why.push(format!("members disagree by {d:.3} bits ≥ {m}"));
+        }
+        if let Some(m) = r.min_distance.filter(|m| u.ood_score >= *m) {
+            why.push(format!("distance from training {:.3} ≥ {m}", u.ood_score));
+        }
+        if !why.is_empty() {
+            let text = format!(
+                "the model does not know enough ({}): {}",
+                why.join(", "),
+                r.tier
+            );
+            fired.push((r.tier, Reason::new("epistemic_high", text)));
+        }
+    }
+    if let Some(r) = &policy.uncertain.aleatoric {
+        let h = binary_entropy(package.verdict.p_malicious);
+        let both = package.verdict.conformal_set.contains(&Verdict::Benign)
+            && package.verdict.conformal_set.contains(&Verdict::Malicious);
+        let mut why = Vec::new();
+        if let Some(m) = r.min_entropy.filter(|m| h >= *m) {
+            why.push(format!("entropy {h:.3} bits ≥ {m}"));
+        }
+        if r.both_verdicts && both {
+            why.push("the conformal set holds both verdicts".to_string());
+        }
+        if !why.is_empty() {
+            let text = format!(
+                "cases like this are genuinely mixed ({}): {}",
+                why.join(", "),
+                r.tier
+            );
+            fired.push((r.tier, Reason::new("aleatoric_high", text)));
+        }
+    }
+    fired
 }
 
 /// No usable verdict (timeout, error, missing model): an analyst drives, and there is no

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use arbiter_core::Flag;
+use arbiter_core::{Flag, Tier};
 use serde::{Deserialize, Serialize};
 
 use crate::cases::TestCase;
@@ -78,7 +78,8 @@ impl Default for Bands {
 }
 
 /// Uncertainty flags that take the decision away from the model. A flag listed in neither
-/// list still blocks `auto`: automation requires a clean bill of health.
+/// list still blocks `auto`: automation requires a clean bill of health. `epistemic` and
+/// `aleatoric` route on the two kinds of uncertainty by their measured values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Uncertain {
@@ -86,6 +87,38 @@ pub struct Uncertain {
     pub analyst: Vec<Flag>,
     #[serde(default)]
     pub abstain: Vec<Flag>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epistemic: Option<EpistemicRoute>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aleatoric: Option<AleatoricRoute>,
+}
+
+/// Where an alert goes when the model does not know enough: its members disagree by at least
+/// `min_disagreement` bits, or it lies at least `min_distance` from training (the OOD score).
+/// Either trigger suffices; at least one must be set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpistemicRoute {
+    /// `approve`, `analyst` or `abstain`; never `auto`.
+    pub tier: Tier,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_disagreement: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_distance: Option<f64>,
+}
+
+/// Where an alert goes when cases like it are genuinely mixed: the calibrated probability's
+/// entropy is at least `min_entropy` bits, or (with `both_verdicts: true`) its conformal set
+/// holds both verdicts. Either trigger suffices; at least one must be set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AleatoricRoute {
+    /// `approve`, `analyst` or `abstain`; never `auto`.
+    pub tier: Tier,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_entropy: Option<f64>,
+    #[serde(default)]
+    pub both_verdicts: bool,
 }
 
 impl Uncertain {
@@ -105,6 +138,8 @@ impl Default for Uncertain {
         Uncertain {
             analyst: Uncertain::default_analyst(),
             abstain: Vec::new(),
+            epistemic: None,
+            aleatoric: None,
         }
     }
 }

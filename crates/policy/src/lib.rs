@@ -43,8 +43,8 @@ pub use cases::{Expect, TestAlert, TestBreaker, TestCase, TestModel, TestTelemet
 pub use decide::{Decision, DecisionInput, ModelStatus, decide, known_reason_codes};
 pub use error::{Location, PolicyError};
 pub use file::{
-    Action, AutoClose, Band, Bands, BreakerConfig, FloodConfig, Impact, POLICY_VERSION, Policy,
-    RISK_ALPHAS, ReasonCode, Uncertain,
+    Action, AleatoricRoute, AutoClose, Band, Bands, BreakerConfig, EpistemicRoute, FloodConfig,
+    Impact, POLICY_VERSION, Policy, RISK_ALPHAS, ReasonCode, Uncertain,
 };
 pub use flood::{FloodControl, FloodOutcome};
 pub use guard::{

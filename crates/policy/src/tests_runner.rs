@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::Path;
 
-use arbiter_core::{EvidencePackage, Flag, Verdict};
+use arbiter_core::{Aleatoric, Epistemic, EvidencePackage, Flag, Verdict};
 use serde::Serialize;
 
 use crate::cases::{Expect, TestAlert, TestBreaker, TestCase, TestModel, TestTelemetry};
@@ -134,7 +134,8 @@ pub fn decide_alert(policy: &Policy, alert: &TestAlert) -> Decision {
     )
 }
 
-/// A minimal evidence package carrying what the policy reads: verdict, category, flags.
+/// A minimal evidence package carrying what the policy reads: verdict, category, flags and the
+/// measured uncertainties.
 fn test_package(alert: &TestAlert, p: f64) -> EvidencePackage {
     let mut flags = alert.flags.clone();
     if alert.telemetry == TestTelemetry::Degraded && !flags.contains(&Flag::MissingTelemetry) {
@@ -145,7 +146,21 @@ fn test_package(alert: &TestAlert, p: f64) -> EvidencePackage {
     } else {
         Verdict::Benign
     };
-    EvidencePackage::verdict_only("policy-test", label, p, alert.category.as_deref(), flags)
+    let ood = flags.contains(&Flag::OutOfDistribution);
+    let mut pkg =
+        EvidencePackage::verdict_only("policy-test", label, p, alert.category.as_deref(), flags);
+    let (d, distance) = (
+        alert.disagreement.unwrap_or(0.0),
+        alert.distance.unwrap_or(0.0),
+    );
+    let u = &mut pkg.uncertainty;
+    u.ood_score = distance;
+    u.epistemic = Epistemic::from_parts(d, distance, ood);
+    if alert.both_verdicts {
+        pkg.verdict.conformal_set = vec![Verdict::Benign, Verdict::Malicious];
+        pkg.uncertainty.aleatoric = Aleatoric::assess(p, true);
+    }
+    pkg
 }
 
 /// What `arbiter policy check` prints for a valid policy.

@@ -6,6 +6,8 @@
 
 use std::collections::BTreeSet;
 
+use arbiter_core::Tier;
+
 use crate::cases::TestModel;
 use crate::decide::known_reason_codes;
 use crate::error::{Location, PolicyError};
@@ -76,6 +78,25 @@ impl Checker<'_> {
                 path,
                 format!("action `{action}` is not declared in `actions`"),
             ))
+        }
+    }
+
+    /// An uncertainty route may only take automation away.
+    fn route_tier(&self, at: &[&str; 2], tier: Tier) -> Result<(), PolicyError> {
+        if tier == Tier::Auto {
+            let message = "an uncertainty route cannot grant auto: use approve, analyst or abstain";
+            return Err(self.fail(&[at[0], at[1], "tier"], message.to_string()));
+        }
+        Ok(())
+    }
+
+    /// An optional threshold that must lie in [0, 1] (bits of a binary verdict, or a share).
+    fn unit(&self, at: &[&str; 2], key: &str, v: Option<f64>) -> Result<(), PolicyError> {
+        match v {
+            Some(x) if !(0.0..=1.0).contains(&x) => {
+                Err(self.fail(&[at[0], at[1], key], format!("{x} is outside [0, 1]")))
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -165,6 +186,26 @@ pub(crate) fn validate(policy: &Policy, source: &str) -> Result<(), PolicyError>
         }
     }
 
+    if let Some(r) = &policy.uncertain.epistemic {
+        let at = ["uncertain", "epistemic"];
+        ck.route_tier(&at, r.tier)?;
+        ck.unit(&at, "min_disagreement", r.min_disagreement)?;
+        ck.unit(&at, "min_distance", r.min_distance)?;
+        if r.min_disagreement.is_none() && r.min_distance.is_none() {
+            let message = "set min_disagreement, min_distance or both".to_string();
+            return Err(ck.fail(&at, message));
+        }
+    }
+    if let Some(r) = &policy.uncertain.aleatoric {
+        let at = ["uncertain", "aleatoric"];
+        ck.route_tier(&at, r.tier)?;
+        ck.unit(&at, "min_entropy", r.min_entropy)?;
+        if r.min_entropy.is_none() && !r.both_verdicts {
+            let message = "set min_entropy, both_verdicts: true or both".to_string();
+            return Err(ck.fail(&at, message));
+        }
+    }
+
     let alpha = policy.auto_close.alpha;
     if !RISK_ALPHAS.contains(&alpha) {
         return Err(ck.fail(
@@ -243,8 +284,14 @@ fn validate_tests(policy: &Policy, ck: &Checker) -> Result<(), PolicyError> {
             }
             _ => {}
         }
-        if let Some(th) = t.alert.threshold.filter(|th| !(0.0..=1.0).contains(th)) {
-            return Err(ck.fail(&key("threshold"), format!("{th} is outside [0, 1]")));
+        for (k, v) in [
+            ("threshold", t.alert.threshold),
+            ("disagreement", t.alert.disagreement),
+            ("distance", t.alert.distance),
+        ] {
+            if let Some(x) = v.filter(|x| !(0.0..=1.0).contains(x)) {
+                return Err(ck.fail(&key(k), format!("{x} is outside [0, 1]")));
+            }
         }
         if let Some(action) = &t.expect.action {
             ck.declared(policy, &key("action"), action)?;

@@ -269,3 +269,72 @@ fn a_flag_configured_to_abstain_hides_the_recommendation() {
     assert_eq!(d.action, None);
     assert!(d.has_reason("flag_low_confidence"));
 }
+
+fn with_routes(extra: &str) -> Policy {
+    let path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/default.yaml");
+    let text = std::fs::read_to_string(path).expect("default policy");
+    let text = text.replace("uncertain:\n", &format!("uncertain:\n{extra}"));
+    Policy::from_yaml(&text, "default.yaml").expect("policy with routes")
+}
+
+#[test]
+fn members_that_disagree_send_an_otherwise_automated_verdict_where_the_epistemic_route_says() {
+    let policy = with_routes("  epistemic: {tier: abstain, min_disagreement: 0.1}\n");
+    let mut p = package(0.97, Some("dos"), &[]);
+    assert_eq!(decide(&policy, &input(&p)).tier, Tier::Auto);
+    p.uncertainty.epistemic.disagreement = 0.15;
+    let d = decide(&policy, &input(&p));
+    assert_eq!(d.tier, Tier::Abstain, "{:?}", d.reasons);
+    assert_eq!(d.action, None);
+    let r = d
+        .reasons
+        .iter()
+        .find(|r| r.code == "epistemic_high")
+        .unwrap();
+    assert!(r.text.contains("0.150 bits ≥ 0.1"), "{}", r.text);
+}
+
+#[test]
+fn distance_from_training_alone_can_trigger_the_epistemic_route() {
+    let policy = with_routes("  epistemic: {tier: analyst, min_distance: 0.95}\n");
+    let mut p = package(0.97, Some("dos"), &[]);
+    p.uncertainty.ood_score = 0.96;
+    let d = decide(&policy, &input(&p));
+    assert_eq!(d.tier, Tier::Analyst, "{:?}", d.reasons);
+    assert!(d.has_reason("epistemic_high"));
+    assert_eq!(d.action.as_deref(), Some("block_source_ip"));
+}
+
+#[test]
+fn a_conformal_set_with_both_verdicts_takes_an_auto_close_to_the_aleatoric_routes_tier() {
+    let policy = with_routes("  aleatoric: {tier: approve, both_verdicts: true}\n");
+    let mut p = package(0.002, None, &[]);
+    assert_eq!(decide(&policy, &input(&p)).tier, Tier::Auto);
+    p.verdict.conformal_set = vec![Verdict::Benign, Verdict::Malicious];
+    let d = decide(&policy, &input(&p));
+    assert_eq!(d.tier, Tier::Approve, "{:?}", d.reasons);
+    assert!(d.has_reason("aleatoric_high"));
+}
+
+#[test]
+fn the_aleatoric_route_reads_entropy_from_the_probability_not_the_stored_summary() {
+    // A 1.0 package carries no aleatoric block; the route still sees p = 0.3's 0.88 bits.
+    let policy = with_routes("  aleatoric: {tier: analyst, min_entropy: 0.8}\n");
+    let mut p = package(0.3, None, &[]);
+    p.uncertainty.aleatoric = Default::default();
+    let d = decide(&policy, &input(&p));
+    assert_eq!(d.tier, Tier::Analyst, "{:?}", d.reasons);
+    assert!(d.has_reason("aleatoric_high"));
+}
+
+#[test]
+fn uncertainty_routes_that_do_not_fire_leave_the_decision_alone() {
+    let routes = "  epistemic: {tier: abstain, min_disagreement: 0.1, min_distance: 0.99}\n  \
+                  aleatoric: {tier: analyst, min_entropy: 0.9, both_verdicts: true}\n";
+    let policy = with_routes(routes);
+    let p = package(0.97, Some("dos"), &[]);
+    let d = decide(&policy, &input(&p));
+    assert_eq!(d.tier, Tier::Auto, "{:?}", d.reasons);
+    assert_eq!(codes(&d), ["category_action", "band_auto"]);
+}

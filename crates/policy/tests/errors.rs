@@ -225,3 +225,39 @@ fn load_names_the_file_by_its_path() {
         "{msg}"
     );
 }
+
+#[test]
+fn an_uncertainty_route_to_auto_is_an_error_naming_the_key() {
+    let text = format!("{BASE}uncertain:\n  epistemic: {{tier: auto, min_disagreement: 0.1}}\n");
+    let msg = refuse(&text);
+    assert!(msg.contains("uncertain.epistemic.tier"), "{msg}");
+    assert!(msg.contains("cannot grant auto"), "{msg}");
+}
+
+#[test]
+fn an_uncertainty_route_with_no_trigger_is_an_error() {
+    let msg = refuse(&format!(
+        "{BASE}uncertain:\n  aleatoric: {{tier: analyst}}\n"
+    ));
+    assert!(msg.contains("uncertain.aleatoric"), "{msg}");
+    assert!(msg.contains("min_entropy"), "{msg}");
+    let msg = refuse(&format!(
+        "{BASE}uncertain:\n  epistemic: {{tier: analyst}}\n"
+    ));
+    assert!(msg.contains("min_disagreement, min_distance"), "{msg}");
+}
+
+#[test]
+fn an_uncertainty_threshold_outside_the_unit_interval_names_it() {
+    let text = format!("{BASE}uncertain:\n  epistemic: {{tier: analyst, min_distance: 1.5}}\n");
+    let msg = refuse(&text);
+    assert!(msg.contains("uncertain.epistemic.min_distance"), "{msg}");
+    assert!(msg.contains("1.5 is outside [0, 1]"), "{msg}");
+}
+
+#[test]
+fn a_misspelt_uncertainty_trigger_is_an_error() {
+    let text = format!("{BASE}uncertain:\n  aleatoric: {{tier: analyst, min_entropi: 0.7}}\n");
+    let msg = refuse(&text);
+    assert!(msg.contains("min_entropi"), "{msg}");
+}

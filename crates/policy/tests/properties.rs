@@ -92,6 +92,16 @@ fn any_case() -> impl Strategy<Value = Case> {
 /// Loaded once: the properties run thousands of cases.
 static POLICY: std::sync::LazyLock<Policy> = std::sync::LazyLock::new(default_policy);
 
+/// The default policy with both uncertainty routes set.
+static ROUTED: std::sync::LazyLock<Policy> = std::sync::LazyLock::new(|| {
+    let path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/default.yaml");
+    let text = std::fs::read_to_string(path).expect("default policy");
+    let routes = "uncertain:\n  epistemic: {tier: abstain, min_disagreement: 0.1, min_distance: 0.97}\n  \
+                  aleatoric: {tier: analyst, min_entropy: 0.8, both_verdicts: true}\n";
+    Policy::from_yaml(&text.replace("uncertain:\n", routes), "routed.yaml").expect("routed")
+});
+
 fn run(policy: &Policy, c: &Case) -> (Decision, EvidencePackage) {
     let pkg = package_with_label(c.label, c.p, c.category, &c.flags);
     let d = decide(
@@ -191,5 +201,39 @@ proptest! {
             b.tier.autonomy() <= a.tier.autonomy(),
             "confidence {} -> {:?}, {} -> {:?}", hi, a.tier, lo, b.tier
         );
+    }
+
+    #[test]
+    fn more_uncertainty_of_either_kind_never_raises_autonomy(
+        c in any_case(),
+        disagreement in 0.0..=1.0f64,
+        distance in 0.0..=1.0f64,
+        both in prop::bool::ANY,
+    ) {
+        let policy = &*ROUTED;
+        let (calm, _) = run(policy, &c);
+        let mut pkg = package_with_label(c.label, c.p, c.category, &c.flags);
+        pkg.uncertainty.epistemic.disagreement = disagreement;
+        pkg.uncertainty.ood_score = distance;
+        if both {
+            pkg.verdict.conformal_set = vec![Verdict::Benign, Verdict::Malicious];
+        }
+        let d = decide(
+            policy,
+            &DecisionInput {
+                package: c.has_package.then_some(&pkg),
+                model: c.model.clone(),
+                asset: c.asset,
+                auto_close_threshold: c.threshold,
+                conservative: c.conservative,
+            },
+        );
+        prop_assert!(
+            d.tier.autonomy() <= calm.tier.autonomy(),
+            "{:?} -> {:?}: {:?}", calm.tier, d.tier, d.reasons
+        );
+        if d.tier == Tier::Auto {
+            prop_assert!(disagreement < 0.1 && distance < 0.97 && !both);
+        }
     }
 }

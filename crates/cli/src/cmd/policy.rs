@@ -27,7 +27,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Test { policy } => {
             let p = Policy::load(&policy)?;
             let report = run_tests(&p);
-            print!("{report}");
+            println!("{report}");
             if !report.passed() {
                 anyhow::bail!(
                     "{}: {} of {} policy tests failed",
