@@ -104,17 +104,21 @@ static ROUTED: std::sync::LazyLock<Policy> = std::sync::LazyLock::new(|| {
 
 fn run(policy: &Policy, c: &Case) -> (Decision, EvidencePackage) {
     let pkg = package_with_label(c.label, c.p, c.category, &c.flags);
-    let d = decide(
+    (decide_on(policy, c, &pkg), pkg)
+}
+
+/// The case's decision with `pkg` as its package.
+fn decide_on(policy: &Policy, c: &Case, pkg: &EvidencePackage) -> Decision {
+    decide(
         policy,
         &DecisionInput {
-            package: c.has_package.then_some(&pkg),
+            package: c.has_package.then_some(pkg),
             model: c.model.clone(),
             asset: c.asset,
             auto_close_threshold: c.threshold,
             conservative: c.conservative,
         },
-    );
-    (d, pkg)
+    )
 }
 
 proptest! {
@@ -218,16 +222,7 @@ proptest! {
         if both {
             pkg.verdict.conformal_set = vec![Verdict::Benign, Verdict::Malicious];
         }
-        let d = decide(
-            policy,
-            &DecisionInput {
-                package: c.has_package.then_some(&pkg),
-                model: c.model.clone(),
-                asset: c.asset,
-                auto_close_threshold: c.threshold,
-                conservative: c.conservative,
-            },
-        );
+        let d = decide_on(policy, &c, &pkg);
         prop_assert!(
             d.tier.autonomy() <= calm.tier.autonomy(),
             "{:?} -> {:?}: {:?}", calm.tier, d.tier, d.reasons
