@@ -34,6 +34,7 @@ pub mod reference;
 pub mod risk;
 pub mod spec;
 pub mod support;
+pub mod synthetic;
 
 pub use error::ModelError;
 pub use infer::{Inference, Model, RowView};
