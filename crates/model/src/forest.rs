@@ -111,7 +111,7 @@ impl Tree {
     }
 
     /// Whether a row with value `fval` goes left at internal node `node`.
-    #[inline]
+    #[inline(always)]
     pub fn goes_left(&self, node: usize, fval: f64) -> bool {
         let dt = self.decision_type[node];
         if dt & CATEGORICAL_MASK != 0 {
