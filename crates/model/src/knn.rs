@@ -78,6 +78,15 @@ impl Best {
         }
     }
 
+    /// The rows found, as (row, Euclidean distance), nearest first.
+    fn found(self) -> Vec<(usize, f32)> {
+        self.rows
+            .into_iter()
+            .filter(|b| b.0.is_finite())
+            .map(|(d, r)| (r, d.sqrt()))
+            .collect()
+    }
+
     /// The Euclidean distance a lower bound must exceed for a row to be skipped: the k-th
     /// best distance widened by rounding slack (bounds come from differences of rounded
     /// square roots).
@@ -317,11 +326,7 @@ impl Index {
                 }
             }
         }
-        best.rows
-            .into_iter()
-            .filter(|b| b.0.is_finite())
-            .map(|(d, r)| (r, d.sqrt()))
-            .collect()
+        best.found()
     }
 
     /// The same answer as [`Index::nearest`] by measuring every reference row: the search
@@ -339,11 +344,7 @@ impl Index {
             let d = distance2::<true>(reference, self.dn, self.dc, r, num, codes, best.bound());
             best.offer(d, r);
         }
-        best.rows
-            .into_iter()
-            .filter(|b| b.0.is_finite())
-            .map(|(d, r)| (r, d.sqrt()))
-            .collect()
+        best.found()
     }
 }
 

@@ -185,21 +185,17 @@ pub fn decide(policy: &Policy, input: &DecisionInput) -> Decision {
         .copied()
         .filter(|f| policy.uncertain.abstain.contains(f))
         .collect();
-    let routes = uncertainty_routes(policy, package);
-    let route_abstains = routes.iter().any(|(t, _)| *t == Tier::Abstain);
-    if !declining.is_empty() || route_abstains {
+    let (route_abstains, routes): (Vec<_>, Vec<_>) = uncertainty_routes(policy, package)
+        .into_iter()
+        .partition(|(t, _)| *t == Tier::Abstain);
+    if !declining.is_empty() || !route_abstains.is_empty() {
         for f in declining {
             reasons.push(Reason::new(
                 format!("flag_{f}"),
                 format!("{f}: the model declines to recommend"),
             ));
         }
-        reasons.extend(
-            routes
-                .into_iter()
-                .filter(|(t, _)| *t == Tier::Abstain)
-                .map(|(_, r)| r),
-        );
+        reasons.extend(route_abstains.into_iter().map(|(_, r)| r));
         return abstain(reasons, Some(confidence));
     }
 
@@ -353,8 +349,7 @@ fn uncertainty_routes(policy: &Policy, package: &EvidencePackage) -> Vec<(Tier, 
     }
     if let Some(r) = &policy.uncertain.aleatoric {
         let h = binary_entropy(package.verdict.p_malicious);
-        let both = package.verdict.conformal_set.contains(&Verdict::Benign)
-            && package.verdict.conformal_set.contains(&Verdict::Malicious);
+        let both = package.verdict.conformal_set.len() == 2;
         let mut why = Vec::new();
         if let Some(m) = r.min_entropy.filter(|m| h >= *m) {
             why.push(format!("entropy {h:.3} bits ≥ {m}"));
