@@ -90,6 +90,13 @@ def main():
     if both:
         print(f"conformal set holds both verdicts: {len(both)} alerts, "
               f"{sum(r['wrong'] for r in both) / len(both):.3f} wrong")
+    low_a = [r for r in rows if r["wrong"] and r["aleatoric"] == "low"]
+    print(f"wrong verdicts with low aleatoric uncertainty: {len(low_a)} "
+          f"({sum(r['novel'] for r in low_a)} novel-family)")
+    masked = [r for r in rows if r["wrong"] and r["aleatoric"] == "low"
+              and r["epistemic"] == "high"]
+    print(f"wrong verdicts with low aleatoric but high epistemic uncertainty: {len(masked)} "
+          f"({len(masked) / max(wrong_total, 1):.3f} of all wrong verdicts)")
     wrong_low_low = [r for r in rows if r["wrong"] and r["epistemic"] == "low"
                      and r["aleatoric"] == "low"]
     print(f"wrong verdicts with both kinds low (confidently wrong): {len(wrong_low_low)} "
