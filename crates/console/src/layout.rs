@@ -107,10 +107,7 @@ pub(crate) fn field_value(v: &FieldValue) -> String {
 
 /// `benign` or `malicious`.
 pub(crate) fn verdict_str(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Benign => "benign",
-        Verdict::Malicious => "malicious",
-    }
+    v.as_str()
 }
 
 /// Escaped items joined with `, `, or `fallback` when there are none.

@@ -393,10 +393,7 @@ pub fn search(s: &Search, q: &Query<'_>) -> Counterfactual {
 }
 
 fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Benign => "benign",
-        Verdict::Malicious => "malicious",
-    }
+    v.as_str()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use arbiter_core::{EvidencePackage, Verdict};
+use arbiter_core::EvidencePackage;
 use serde::{Deserialize, Serialize};
 
 use crate::error::PolicyError;
@@ -60,13 +60,7 @@ impl FloodControl {
         let value = |field: &str| -> String {
             match field {
                 "category" => package.verdict.category.clone(),
-                "label" | "verdict" => Some(
-                    match package.verdict.label {
-                        Verdict::Benign => "benign",
-                        Verdict::Malicious => "malicious",
-                    }
-                    .to_string(),
-                ),
+                "label" | "verdict" => Some(package.verdict.label.as_str().to_string()),
                 other => package.ids.get(other).cloned(),
             }
             .unwrap_or_else(|| "-".to_string())

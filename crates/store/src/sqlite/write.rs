@@ -273,10 +273,7 @@ fn insert_alert(tx: &Connection, a: &NewAlert, audit_index: u64) -> rusqlite::Re
         });
     }
     let case = case_for(tx, a)?;
-    let verdict = a.verdict.map(|v| match v {
-        arbiter_core::Verdict::Benign => "benign",
-        arbiter_core::Verdict::Malicious => "malicious",
-    });
+    let verdict = a.verdict.map(arbiter_core::Verdict::as_str);
     tx.execute(
         "INSERT INTO alerts (key, alert_id, source_file, source_line, time, received_at, bundle, \
          p_malicious, verdict, category, flags, risk, tier, action, state, case_id, impact, \
