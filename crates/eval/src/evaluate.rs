@@ -209,8 +209,17 @@ pub fn evaluate(
         arbiter: Rule {
             rule: match row.threshold {
                 Some(t) => format!(
-                    "calibrated p ≤ {t:.6} (risk control α = {}, confidence {}) and no uncertainty flag",
+                    "calibrated p ≤ {t:.6} (risk control α = {}, {}confidence {}) and no uncertainty flag",
                     opts.alpha,
+                    model
+                        .spec
+                        .risk
+                        .cross_fit
+                        .as_ref()
+                        .map_or(String::new(), |cf| format!(
+                            "cross-fitted over {} folds, nominal ",
+                            cf.folds
+                        )),
                     1.0 - model.spec.risk.delta
                 ),
                 None => format!(

@@ -48,6 +48,88 @@ pub struct RiskTable {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_rate: Option<f64>,
     pub table: Vec<RiskRow>,
+    /// Present when the table was certified on cross-fitted (out-of-fold) scores of every
+    /// labelled row instead of on the risk-control split alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_fit: Option<CrossFit>,
+}
+
+/// How a cross-fitted table was made, and how the deployed model fared against it.
+///
+/// Every labelled row is scored by a pipeline (trees, calibrator, conformal sets, OOD
+/// detector) fitted on the other folds only, and the same Learn-then-Test procedure runs on
+/// those pooled out-of-fold scores. The deployed model is a different fit, on more rows, so
+/// its table rests on an assumption the split table does not need: that it is at least as
+/// safe at a threshold as the fold pipelines were. Each α is therefore checked on the
+/// deployed model's own risk-control split, which it never saw; where the attack rate measured
+/// there exceeds α, the row falls back to what the split alone certified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrossFit {
+    pub folds: u32,
+    /// What the risk-control split alone certified for the deployed model, for comparison and
+    /// as the fallback.
+    pub split: RiskSplit,
+    /// One check per α of the table, in the same order.
+    pub checks: Vec<HeldOutCheck>,
+}
+
+/// The table the risk-control split alone gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskSplit {
+    pub rows: u64,
+    pub eligible: u64,
+    pub table: Vec<RiskRow>,
+}
+
+/// The deployed model on its held-out risk-control split at one cross-fitted threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldOutCheck {
+    pub alpha: f64,
+    /// The threshold the out-of-fold scores certified, if any.
+    pub cross_fitted: Option<f64>,
+    /// Held-out rows the deployed model would close at it.
+    pub closed: u64,
+    /// Attacks among them.
+    pub attacks: u64,
+    /// Whether the cross-fitted row passed the check; when not, the split's row replaced it.
+    pub kept: bool,
+    /// Where the table's row for this α came from.
+    pub row: RowSource,
+}
+
+/// The origin of a cross-fitted table's row.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "from")]
+pub enum RowSource {
+    /// The out-of-fold certificate, which passed the held-out check.
+    CrossFitted,
+    /// The risk-control split's own certificate (the cross-fitted one was refuted).
+    Split,
+    /// The row of a tighter α, which closes more than this α's own and is certified for it too.
+    Tighter { alpha: f64 },
+}
+
+impl RowSource {
+    /// The rows a row of this origin counts: every labelled row out of fold, or the split's.
+    pub fn rows_counted(self) -> &'static str {
+        match self {
+            RowSource::Split => "risk-control rows",
+            RowSource::CrossFitted | RowSource::Tighter { .. } => "labelled rows",
+        }
+    }
+
+    /// Which row the table uses, for a reader.
+    pub fn describe(self) -> String {
+        match self {
+            RowSource::CrossFitted => "the cross-fitted row".into(),
+            RowSource::Split => {
+                "the split's own row (the cross-fitted threshold was refuted)".into()
+            }
+            RowSource::Tighter { alpha } => {
+                format!("α = {alpha}'s row (it closes more and is certified for this α too)")
+            }
+        }
+    }
 }
 
 impl RiskTable {
@@ -79,6 +161,7 @@ mod tests {
             eligible: 900,
             base_rate: None,
             table: vec![row(0.001), row(0.01)],
+            cross_fit: None,
         };
         assert_eq!(t.row(0.01).map(|r| r.threshold), Some(Some(0.001)));
         assert!(t.row(0.02).is_none());

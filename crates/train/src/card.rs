@@ -40,7 +40,7 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
          signed log, z-scored); a row is flagged when it is farther than {} of calibration rows \
          of that class, or carries a categorical value never seen in training.\n\
          - A risk-control table for auto-closing (Learn-then-Test, Clopper–Pearson, \
-         confidence {}).\n\
+         confidence {}{}).\n\
          - `baseline.txt`: a plain single LightGBM model on all rows, kept only so `arbiter eval` \
          can compare against it.\n",
         t.members,
@@ -61,6 +61,13 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
         spec.ood.reference_rows[1],
         pct(spec.flags.ood_quantile),
         1.0 - spec.risk.delta,
+        spec.risk
+            .cross_fit
+            .as_ref()
+            .map_or(String::new(), |cf| format!(
+                ", cross-fitted over {} folds of all labelled rows",
+                cf.folds
+            )),
     );
     let _ = writeln!(s, "## Training data\n");
     let _ = writeln!(
@@ -172,45 +179,7 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
             frontier(&mut s, f, &r.families, spec.flags.ood_quantile);
         }
     }
-    let _ = writeln!(
-        s,
-        "\n## Risk-control table\n\nAuto-close a row when its calibrated probability is at most \
-         the threshold **and** it carries no uncertainty flag; thresholds never exceed {}. Of the {} \
-         risk-control rows, {} carry no flag. The bound holds with confidence {} for data exchangeable with the \
-         training data{}.\n\n\
-         | α | threshold | closed | attacks among closed | upper bound | benign coverage |\n\
-         |---:|---:|---:|---:|---:|---:|",
-        spec.risk.max_threshold,
-        spec.risk.rows,
-        spec.risk.eligible,
-        1.0 - spec.risk.delta,
-        spec.risk.base_rate.map_or(String::new(), |pi| format!(
-            ", **at a declared deployment attack share of {}** instead of the rows' own: each \
-             bound combines the share of attacks closed (upper bound) and of benign rows closed \
-             (lower bound), reweighted to that share, and assumes that only the class share \
-             differs in production — each class's alerts look like its training rows",
-            pct(pi)
-        ))
-    );
-    for r in &spec.risk.table {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {:.5} | {} |",
-            r.alpha,
-            match (r.threshold, r.more_benign_rows) {
-                (Some(t), _) => format!("{t:.6}"),
-                (None, Some(n)) => format!(
-                    "none (auto-close off; about {n} more benign risk-control rows would certify it)"
-                ),
-                (None, None) =>
-                    "none (auto-close off; the measured attack rate is at or above α)".into(),
-            },
-            r.closed,
-            r.attacks,
-            r.upper_bound,
-            pct(r.benign_coverage)
-        );
-    }
+    risk_table(&mut s, &spec.risk);
     let _ = writeln!(
         s,
         "\n## Intended use\n\n\
@@ -236,6 +205,117 @@ pub fn render(spec: &ModelSpec, schema: &Schema) -> String {
         spec.ood.reference_rows[0].max(spec.ood.reference_rows[1])
     );
     s
+}
+
+/// The risk-control section: how the table was certified, what it guarantees, the table, and
+/// for a cross-fitted table the split's own certificate and the held-out check beside it.
+fn risk_table(s: &mut String, risk: &arbiter_model::risk::RiskTable) {
+    let base_rate = risk.base_rate.map_or(String::new(), |pi| {
+        format!(
+            ", **at a declared deployment attack share of {}** instead of the rows' own: each \
+             bound combines the share of attacks closed (upper bound) and of benign rows closed \
+             (lower bound), reweighted to that share, and assumes that only the class share \
+             differs in production — each class's alerts look like its training rows",
+            pct(pi)
+        )
+    });
+    let _ = write!(
+        s,
+        "\n## Risk-control table\n\nAuto-close a row when its calibrated probability is at most \
+         the threshold **and** it carries no uncertainty flag; thresholds never exceed {}. ",
+        risk.max_threshold
+    );
+    match &risk.cross_fit {
+        None => {
+            let _ = writeln!(
+                s,
+                "Of the {} risk-control rows, {} carry no flag. The bound holds with confidence {} \
+                 for data exchangeable with the training data{base_rate}.\n",
+                risk.rows,
+                risk.eligible,
+                1.0 - risk.delta,
+            );
+        }
+        Some(cf) => {
+            let _ = writeln!(
+                s,
+                "**Cross-fitted:** certified on out-of-fold scores of all {} labelled rows ({} with \
+                 no flag), each scored by one of {} pipelines fitted on the other folds (trees, \
+                 calibrator, conformal sets, OOD references and scale; the OOD score's blend and \
+                 flag level are this model's), by the same Learn-then-Test procedure as a split \
+                 table, for data exchangeable with the training data{base_rate}.\n\n\
+                 What that guarantees: each fold's rows are independent of the pipeline that \
+                 scored them, so for a fold pipeline the bound is the split method's; the folds \
+                 are coupled (each fold trained the other pipelines), so the confidence {} is \
+                 nominal; and this model, fitted on more rows than any fold pipeline, inherits the \
+                 bound only under a stability assumption — at a given threshold it is no riskier \
+                 than they were. The assumption is checked on this model's own risk-control split \
+                 ({} rows it never saw): where the attack rate it measures there at the \
+                 cross-fitted threshold exceeds α, the row is the split's own certificate instead \
+                 (exact, needing no assumption).\n",
+                risk.rows,
+                risk.eligible,
+                cf.folds,
+                1.0 - risk.delta,
+                cf.split.rows,
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "| α | threshold | closed | attacks among closed | upper bound | benign coverage |\n\
+         |---:|---:|---:|---:|---:|---:|"
+    );
+    let checks = risk.cross_fit.as_ref().map(|cf| cf.checks.as_slice());
+    for (i, r) in risk.table.iter().enumerate() {
+        let rows = checks
+            .and_then(|c| c.get(i))
+            .map_or("risk-control rows", |c| c.row.rows_counted());
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.5} | {} |",
+            r.alpha,
+            match (r.threshold, r.more_benign_rows) {
+                (Some(t), _) => format!("{t:.6}"),
+                (None, Some(n)) =>
+                    format!("none (auto-close off; about {n} more benign {rows} would certify it)"),
+                (None, None) =>
+                    "none (auto-close off; the measured attack rate is at or above α)".into(),
+            },
+            r.closed,
+            r.attacks,
+            r.upper_bound,
+            pct(r.benign_coverage)
+        );
+    }
+    if let Some(cf) = &risk.cross_fit {
+        let _ = writeln!(
+            s,
+            "\n| α | cross-fitted threshold | held-out rows it closes | attacks among them | check | the table uses | the split alone |\n\
+             |---:|---:|---:|---:|---|---|---|"
+        );
+        for (c, r) in cf.checks.iter().zip(&cf.split.table) {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                c.alpha,
+                c.cross_fitted.map_or("none".into(), |t| format!("{t:.6}")),
+                c.closed,
+                c.attacks,
+                if c.kept { "passed" } else { "refuted" },
+                c.row.describe(),
+                match r.threshold {
+                    Some(t) => format!(
+                        "{t:.6} ({} attacks in {} closed, {} of benign rows)",
+                        r.attacks,
+                        r.closed,
+                        pct(r.benign_coverage)
+                    ),
+                    None => "none".into(),
+                }
+            );
+        }
+    }
 }
 
 /// The workload–risk frontier of the OOD flag as a table, one row per level.

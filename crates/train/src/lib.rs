@@ -41,6 +41,7 @@ pub mod bundle;
 pub mod calibrate;
 mod card;
 pub mod conformal;
+mod crossfit;
 pub mod encode;
 mod error;
 mod holdout;

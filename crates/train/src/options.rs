@@ -44,6 +44,9 @@ pub struct TrainOptions {
     /// The attack share expected in production; when set, the risk-control table is certified
     /// for it by reweighting (see `risk::control`), and the bundle records it.
     pub deployment_attack_rate: Option<f64>,
+    /// Certify the risk-control table on out-of-fold scores of every labelled row, from this
+    /// many fold pipelines, instead of on the risk-control split alone (see `crossfit`).
+    pub cross_fit: Option<usize>,
     /// For experiments: a directory where the rehearsal writes candidate novelty signals per
     /// row (see `signals`); nothing of the bundle depends on it.
     pub rehearsal_signals: Option<std::path::PathBuf>,
@@ -70,10 +73,14 @@ impl Default for TrainOptions {
             flags: FlagRules::default(),
             folds: 5,
             deployment_attack_rate: None,
+            cross_fit: None,
             rehearsal_signals: None,
         }
     }
 }
+
+/// Most fold pipelines cross-fitting may train.
+const MAX_CROSS_FIT: usize = 20;
 
 /// LightGBM's largest `num_leaves`.
 const MAX_LEAVES: usize = 131_072;
@@ -208,6 +215,17 @@ impl TrainOptions {
                 "cross-validation needs at least 2 folds",
             );
         }
+        if let Some(k) = self.cross_fit
+            && !(2..=MAX_CROSS_FIT).contains(&k)
+        {
+            return refuse(
+                "cross_fit",
+                &k,
+                &format!(
+                    "cross-fitting needs between 2 and {MAX_CROSS_FIT} folds (each fold trains a whole pipeline)"
+                ),
+            );
+        }
         Ok(())
     }
 }
@@ -300,6 +318,17 @@ mod tests {
         };
         o.validate()
             .expect("a 2 % production attack share is valid");
+    }
+
+    #[test]
+    fn cross_fitting_with_fewer_than_two_or_very_many_folds_is_refused() {
+        assert!(refusal(|o| o.cross_fit = Some(1)).contains("cross_fit = 1:"));
+        assert!(refusal(|o| o.cross_fit = Some(21)).contains("cross_fit = 21:"));
+        let o = TrainOptions {
+            cross_fit: Some(5),
+            ..TrainOptions::default()
+        };
+        o.validate().expect("five folds are valid");
     }
 
     #[test]

@@ -55,6 +55,15 @@ impl Prepared {
         rows.iter().map(|&r| self.malicious[r]).collect()
     }
 
+    /// Runs `f` with the split replaced by `parts` (indices into the same rows), then puts the
+    /// split back: how cross-fitting trains fold pipelines without copying the matrix.
+    pub fn with_parts<T>(&mut self, parts: [Vec<usize>; 4], f: impl FnOnce(&Prepared) -> T) -> T {
+        let saved = std::mem::replace(&mut self.parts, parts);
+        let out = f(self);
+        self.parts = saved;
+        out
+    }
+
     /// Rows per category.
     pub fn category_counts(&self) -> BTreeMap<String, u64> {
         let mut m = BTreeMap::new();

@@ -197,6 +197,7 @@ pub fn control(
         eligible: rows.len() as u64,
         base_rate,
         table,
+        cross_fit: None,
     }
 }
 

@@ -31,7 +31,7 @@ use crate::error::TrainError;
 use crate::options::TrainOptions;
 use crate::prepare::{self, Prepared};
 use crate::trees::{self, Trees};
-use crate::{calibrate, conformal, novelty, ood, risk};
+use crate::{calibrate, conformal, crossfit, novelty, ood, risk};
 
 /// Reports long steps to whoever is watching (the CLI draws progress bars).
 pub trait Progress: Sync {
@@ -61,6 +61,15 @@ pub struct Trained {
     pub files: BTreeMap<String, Vec<u8>>,
 }
 
+/// How a pipeline chooses its OOD score and flag level.
+#[derive(Clone, Copy)]
+pub(crate) enum Novelty {
+    /// By the leave-one-family-out rehearsal (the deployed model).
+    Rehearse,
+    /// As the deployed model chose them (the fold pipelines of cross-fitting).
+    Fixed { knn_weight: f64, level: f64 },
+}
+
 /// Trains everything on labelled input files, after checking the options
 /// ([`TrainOptions::validate`]).
 pub fn train(
@@ -70,11 +79,82 @@ pub fn train(
     progress: &dyn Progress,
 ) -> Result<Trained, TrainError> {
     opts.validate()?;
-    let p = prepare::prepare(schema, inputs, opts)?;
-    let [train_rows, cal_rows, conformal_rows, risk_rows] = &p.parts;
+    let mut p = prepare::prepare(schema, inputs, opts)?;
+    let (mut model, trees) = fit(schema, &p, opts, progress, Novelty::Rehearse)?;
+    let risk_rows = p.parts[3].clone();
+    let benign_below = model.spec.flags.low_confidence_band[0];
+    let level = model.spec.flags.ood_quantile;
+
+    // 4. Risk control and held-out metrics.
+    progress.stage("certifying the risk-control table", 1);
+    let inf4 = model.infer(&p.rows(&risk_rows))?;
+    let views: Vec<_> = risk_rows
+        .iter()
+        .enumerate()
+        .map(|(i, &r)| model.view(&inf4, i, &p.notes[r], opts.alpha))
+        .collect();
+    let p4: Vec<f64> = views.iter().map(|v| v.p).collect();
+    let y4 = p.truth(&risk_rows);
+    let eligible: Vec<bool> = views.iter().map(|v| v.flags.is_empty()).collect();
+    let cap = model.spec.flags.low_confidence_band[0];
+    model.spec.risk = risk::control(
+        &p4,
+        &eligible,
+        &y4,
+        &risk::ALPHAS,
+        opts.delta,
+        cap,
+        opts.deployment_attack_rate,
+    );
+    progress.step();
+    if let Some(folds) = opts.cross_fit {
+        let novelty = Novelty::Fixed {
+            knn_weight: model.spec.blend.as_ref().map_or(1.0, |b| b.knn_weight),
+            level,
+        };
+        let oof = crossfit::scores(schema, &mut p, opts, folds, novelty, progress)?;
+        let held_out = crossfit::Scored {
+            p: &p4,
+            eligible: &eligible,
+            attack: &y4,
+        };
+        let split = model.spec.risk.clone();
+        model.spec.risk = crossfit::certify(&oof, &held_out, split, folds, opts);
+    }
+    model.spec.holdout = crate::holdout::measure(&views, &y4, opts.alpha);
+    if let Some(r) = &mut model.spec.novelty {
+        let benign: Vec<(bool, f64)> = views
+            .iter()
+            .zip(&y4)
+            .filter(|(_, m)| !**m)
+            .map(|(v, _)| (v.p < benign_below, v.ood_score))
+            .collect();
+        let data_rate = y4.iter().filter(|m| **m).count() as f64 / y4.len().max(1) as f64;
+        let rate = opts.deployment_attack_rate.unwrap_or(data_rate);
+        let mut levels = novelty::GRID.to_vec();
+        if !levels.iter().any(|l| (l - level).abs() < 1e-12) {
+            levels.push(level);
+            levels.sort_by(|a, b| b.total_cmp(a));
+        }
+        r.measure_frontier(&levels, &benign, rate);
+    }
+    let files = bundle_files(&model, schema, &trees);
+    Ok(Trained { model, files })
+}
+
+/// Fits one pipeline on the first three parts of `p`'s split: trees, OOD references,
+/// calibrator, conformal scores, OOD scale and level. The risk-control part is not read.
+pub(crate) fn fit(
+    schema: &Schema,
+    p: &Prepared,
+    opts: &TrainOptions,
+    progress: &dyn Progress,
+    novelty: Novelty,
+) -> Result<(Model, Trees), TrainError> {
+    let [train_rows, cal_rows, conformal_rows, _] = &p.parts;
 
     // 1. Trees, and the OOD references from the training split.
-    let trees = trees::fit(&p, opts, progress)?;
+    let trees = trees::fit(p, opts, progress)?;
     progress.stage("fitting the OOD references", 1);
     let mut detector = ood::fit(
         &p.encoder,
@@ -86,7 +166,7 @@ pub fn train(
         opts.seed,
     );
     progress.step();
-    let spec = initial_spec(schema, &p, opts, &detector);
+    let spec = initial_spec(schema, p, opts, &detector);
     let mut model = Model::from_parts(
         schema.clone(),
         spec,
@@ -95,7 +175,7 @@ pub fn train(
     )?;
 
     // 2. Calibrator and head temperature.
-    progress.stage("calibrating", 3);
+    progress.stage("calibrating", 2);
     let mut rows = cal_rows.clone();
     rows.shuffle(&mut ChaCha8Rng::seed_from_u64(opts.seed ^ 0xCA1));
     let (margins, head_raw) = model.infer_trees(&p.rows(&rows))?;
@@ -125,81 +205,48 @@ pub fn train(
         .collect();
     model.spec.ood = detector.spec.clone();
     model.detector = detector;
-    let support = LeafSupport::fit(
-        model.members(),
-        &p.rows(train_rows),
-        p.width,
-        &p.truth(train_rows),
-    );
     progress.step();
 
     // The OOD score and flag level, rehearsed on families left out one at a time.
-    progress.stage("rehearsing novel attack families", 1);
-    let benign_below = model.spec.flags.low_confidence_band[0];
-    let benign3: Vec<usize> = (0..conformal_rows.len()).filter(|&i| !y3[i]).collect();
-    let calibration = novelty::Calibration {
-        rows: &benign3
-            .iter()
-            .map(|&i| conformal_rows[i])
-            .collect::<Vec<_>>(),
-        knn: &benign3.iter().map(|&i| knn3[i]).collect::<Vec<_>>(),
+    let (knn_weight, level, rehearsal) = match novelty {
+        Novelty::Fixed { knn_weight, level } => (knn_weight, level, None),
+        Novelty::Rehearse => {
+            progress.stage("rehearsing novel attack families", 1);
+            let benign_below = model.spec.flags.low_confidence_band[0];
+            let benign3: Vec<usize> = (0..conformal_rows.len()).filter(|&i| !y3[i]).collect();
+            let calibration = novelty::Calibration {
+                rows: &benign3
+                    .iter()
+                    .map(|&i| conformal_rows[i])
+                    .collect::<Vec<_>>(),
+                knn: &benign3.iter().map(|&i| knn3[i]).collect::<Vec<_>>(),
+            };
+            let mut rehearsal =
+                novelty::rehearse(p, opts, benign_below, &model.detector, &calibration)?;
+            let level = opts.ood_quantile.unwrap_or(rehearsal.chosen);
+            rehearsal.set_level(level);
+            progress.step();
+            (rehearsal.knn_weight, level, Some(rehearsal))
+        }
     };
-    let mut rehearsal = novelty::rehearse(&p, opts, benign_below, &model.detector, &calibration)?;
-    if rehearsal.knn_weight < 1.0 {
+    if knn_weight < 1.0 {
+        let support = LeafSupport::fit(
+            model.members(),
+            &p.rows(train_rows),
+            p.width,
+            &p.truth(train_rows),
+        );
         let own: Vec<f64> = x3
             .chunks(p.width)
             .zip(&y3)
             .map(|(row, &m)| support.support(model.members(), row)[usize::from(m)])
             .collect();
-        model.spec.blend = Some(Blend::fit(rehearsal.knn_weight, &knn3, &own, &y3));
+        model.spec.blend = Some(Blend::fit(knn_weight, &knn3, &own, &y3));
         model.set_support(Some(support));
     }
-    let level = opts.ood_quantile.unwrap_or(rehearsal.chosen);
-    rehearsal.set_level(level);
     model.spec.flags.ood_quantile = level;
-    model.spec.novelty = Some(rehearsal);
-    progress.step();
-
-    // 4. Risk control and held-out metrics.
-    let inf4 = model.infer(&p.rows(risk_rows))?;
-    let views: Vec<_> = risk_rows
-        .iter()
-        .enumerate()
-        .map(|(i, &r)| model.view(&inf4, i, &p.notes[r], opts.alpha))
-        .collect();
-    let p4: Vec<f64> = views.iter().map(|v| v.p).collect();
-    let y4 = p.truth(risk_rows);
-    let eligible: Vec<bool> = views.iter().map(|v| v.flags.is_empty()).collect();
-    let cap = model.spec.flags.low_confidence_band[0];
-    model.spec.risk = risk::control(
-        &p4,
-        &eligible,
-        &y4,
-        &risk::ALPHAS,
-        opts.delta,
-        cap,
-        opts.deployment_attack_rate,
-    );
-    model.spec.holdout = crate::holdout::measure(&views, &y4, opts.alpha);
-    if let Some(r) = &mut model.spec.novelty {
-        let benign: Vec<(bool, f64)> = views
-            .iter()
-            .zip(&y4)
-            .filter(|(_, m)| !**m)
-            .map(|(v, _)| (v.p < benign_below, v.ood_score))
-            .collect();
-        let data_rate = y4.iter().filter(|m| **m).count() as f64 / y4.len().max(1) as f64;
-        let rate = opts.deployment_attack_rate.unwrap_or(data_rate);
-        let mut levels = novelty::GRID.to_vec();
-        if !levels.iter().any(|l| (l - level).abs() < 1e-12) {
-            levels.push(level);
-            levels.sort_by(|a, b| b.total_cmp(a));
-        }
-        r.measure_frontier(&levels, &benign, rate);
-    }
-    progress.step();
-    let files = bundle_files(&model, schema, &trees);
-    Ok(Trained { model, files })
+    model.spec.novelty = rehearsal;
+    Ok((model, trees))
 }
 
 /// The spec before calibration: what training fixed so far, placeholders for the rest.
@@ -244,6 +291,7 @@ fn initial_spec(
             eligible: 0,
             base_rate: opts.deployment_attack_rate,
             table: vec![],
+            cross_fit: None,
         },
         training: TrainingInfo {
             seed: opts.seed,

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use arbiter_core::{Flag, Verdict};
 use arbiter_ingest::{Loaded, OnError, load, load_schema};
 use arbiter_model::Model;
+use arbiter_model::risk::RowSource;
 use arbiter_train::{InputFile, Quiet, TrainOptions, bundle, train};
 
 struct Scenario {
@@ -259,4 +260,91 @@ fn a_declared_deployment_attack_rate_is_recorded_in_the_bundle_and_stated_in_the
         card.contains("only the class share"),
         "the card does not state the assumption"
     );
+}
+
+fn train_with(opts: &TrainOptions) -> (tempfile::TempDir, String, Model) {
+    let (schema, data) = read("train.csv");
+    let input = InputFile {
+        name: "train.csv".into(),
+        sha256: "test".into(),
+        data,
+    };
+    let trained = train(&schema, vec![input], opts, &Quiet).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let id = bundle::write(dir.path(), &trained.files).unwrap();
+    let model = Model::load(dir.path()).unwrap();
+    (dir, id, model)
+}
+
+#[test]
+fn cross_fitting_certifies_on_every_labelled_row_and_checks_each_threshold_on_held_out_rows() {
+    let opts = TrainOptions {
+        cross_fit: Some(3),
+        ..options(7)
+    };
+    let (dir, id, model) = train_with(&opts);
+    let split_model = Model::load(trained_bundle()).unwrap();
+    let risk = &model.spec.risk;
+    let cf = risk
+        .cross_fit
+        .as_ref()
+        .expect("the table says it is cross-fitted");
+    assert_eq!(cf.folds, 3);
+    assert_eq!(risk.rows, 4_000, "every labelled row is scored out of fold");
+    assert_eq!(cf.split.rows, model.spec.training.split_rows[3]);
+    assert_eq!(
+        cf.split.table, split_model.spec.risk.table,
+        "the split's own table is the one training without cross-fitting certifies"
+    );
+    assert_eq!(cf.checks.len(), risk.table.len());
+    for ((row, check), split) in risk.table.iter().zip(&cf.checks).zip(&cf.split.table) {
+        assert_eq!(row.alpha, check.alpha);
+        assert_eq!(
+            check.kept,
+            check.attacks as f64 <= check.alpha * check.closed as f64,
+            "{check:?}"
+        );
+        match check.row {
+            RowSource::CrossFitted => {
+                assert!(check.kept);
+                assert_eq!(row.threshold, check.cross_fitted, "{row:?} {check:?}");
+            }
+            RowSource::Split => {
+                assert!(!check.kept);
+                assert_eq!(
+                    row, split,
+                    "a refuted threshold falls back to the split's row"
+                );
+            }
+            RowSource::Tighter { alpha } => assert!(alpha < row.alpha, "{check:?}"),
+        }
+        if row.threshold.is_some() {
+            assert!(row.upper_bound <= row.alpha, "{row:?}");
+        }
+    }
+    // Only the table differs: the deployed model is the one trained without cross-fitting.
+    let member = |d: &Path| std::fs::read(d.join("members/member-1.txt")).unwrap();
+    assert_eq!(member(dir.path()), member(trained_bundle()));
+    assert_eq!(model.spec.holdout, split_model.spec.holdout);
+    assert_ne!(id, split_model.id);
+    let card = std::fs::read_to_string(dir.path().join("MODEL_CARD.md")).unwrap();
+    for needle in [
+        "**Cross-fitted:**",
+        "stability assumption",
+        "nominal",
+        "the split alone",
+    ] {
+        assert!(card.contains(needle), "the card does not say {needle:?}");
+    }
+    let (_, again, _) = train_with(&opts);
+    assert_eq!(id, again, "cross-fitting is deterministic for a seed");
+}
+
+#[test]
+fn a_bundle_trained_without_cross_fitting_says_its_table_rests_on_the_split() {
+    let model = Model::load(trained_bundle()).unwrap();
+    assert!(model.spec.risk.cross_fit.is_none());
+    let card = std::fs::read_to_string(trained_bundle().join("MODEL_CARD.md")).unwrap();
+    assert!(card.contains("risk-control rows"), "{card}");
+    assert!(!card.contains("Cross-fitted"));
 }

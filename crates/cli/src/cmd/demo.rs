@@ -66,6 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         novelty_target: 0.01,
         ood_knn_weight: None,
         deployment_attack_rate: None,
+        cross_fit: None,
         rehearsal_signals: None,
         ood_reference: 20_000,
         ood_method: arbiter_model::ood::OodMethod::KnnVerdict,
