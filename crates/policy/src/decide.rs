@@ -180,10 +180,14 @@ pub fn decide(policy: &Policy, input: &DecisionInput) -> Decision {
     let mut flags = package.uncertainty.flags.clone();
     flags.sort();
     flags.dedup();
+    let declines = policy
+        .uncertain
+        .abstain_verdicts
+        .contains(&package.verdict.label);
     let declining: Vec<Flag> = flags
         .iter()
         .copied()
-        .filter(|f| policy.uncertain.abstain.contains(f))
+        .filter(|f| declines && policy.uncertain.abstain.contains(f))
         .collect();
     let (route_abstains, routes): (Vec<_>, Vec<_>) = uncertainty_routes(policy, package)
         .into_iter()
@@ -258,6 +262,11 @@ pub fn decide(policy: &Policy, input: &DecisionInput) -> Decision {
     for f in flags {
         let (ceiling, text) = if policy.uncertain.analyst.contains(&f) {
             (Tier::Analyst, format!("{f}: an analyst decides"))
+        } else if policy.uncertain.abstain.contains(&f) {
+            // Abstaining on other verdicts only: this one is shown, a human decides.
+            let v = package.verdict.label;
+            let text = format!("{f} on a {v} verdict: an analyst decides, with the recommendation");
+            (Tier::Analyst, text)
         } else {
             (Tier::Approve, format!("{f}: no automation"))
         };

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use arbiter_core::{Flag, Tier};
+use arbiter_core::{Flag, Tier, Verdict};
 use serde::{Deserialize, Serialize};
 
 use crate::cases::TestCase;
@@ -87,6 +87,12 @@ pub struct Uncertain {
     pub analyst: Vec<Flag>,
     #[serde(default)]
     pub abstain: Vec<Flag>,
+    /// The verdicts on which a flag under `abstain` takes the decision away. On any other
+    /// verdict the flag sends the alert to an analyst with the recommendation shown: a novel
+    /// alert the model calls malicious is worth escalating with its reading, while a novel
+    /// alert it calls benign is where its reading is least trustworthy. Both by default.
+    #[serde(default = "Uncertain::both_verdicts")]
+    pub abstain_verdicts: Vec<Verdict>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epistemic: Option<EpistemicRoute>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,6 +128,10 @@ pub struct AleatoricRoute {
 }
 
 impl Uncertain {
+    fn both_verdicts() -> Vec<Verdict> {
+        vec![Verdict::Benign, Verdict::Malicious]
+    }
+
     fn default_analyst() -> Vec<Flag> {
         vec![
             Flag::OutOfDistribution,
@@ -138,6 +148,7 @@ impl Default for Uncertain {
         Uncertain {
             analyst: Uncertain::default_analyst(),
             abstain: Vec::new(),
+            abstain_verdicts: Uncertain::both_verdicts(),
             epistemic: None,
             aleatoric: None,
         }

@@ -186,6 +186,20 @@ pub(crate) fn validate(policy: &Policy, source: &str) -> Result<(), PolicyError>
         }
     }
 
+    let verdicts = &policy.uncertain.abstain_verdicts;
+    if verdicts.is_empty() {
+        return Err(ck.fail(
+            &["uncertain", "abstain_verdicts"],
+            "is empty: list benign, malicious or both (a flag under abstain must abstain on some verdict)".into(),
+        ));
+    }
+    if verdicts.len() == 2 && verdicts[0] == verdicts[1] {
+        return Err(ck.fail(
+            &["uncertain", "abstain_verdicts"],
+            format!("lists {} twice", verdicts[0]),
+        ));
+    }
+
     if let Some(r) = &policy.uncertain.epistemic {
         let at = ["uncertain", "epistemic"];
         ck.route_tier(&at, r.tier)?;

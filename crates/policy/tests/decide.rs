@@ -260,6 +260,10 @@ fn a_flag_configured_to_abstain_hides_the_recommendation() {
             "  abstain: [out_of_distribution]",
             "  abstain: [out_of_distribution, low_confidence]",
         )
+        .replace(
+            "  abstain_verdicts: [benign]",
+            "  abstain_verdicts: [benign, malicious]",
+        )
         .replace("tests:", "tests_disabled:");
     let text = text.split("tests_disabled:").next().unwrap_or_default();
     let policy = Policy::from_yaml(text, "abstain.yaml").expect("valid");
@@ -268,6 +272,45 @@ fn a_flag_configured_to_abstain_hides_the_recommendation() {
     assert_eq!(d.tier, Tier::Abstain);
     assert_eq!(d.action, None);
     assert!(d.has_reason("flag_low_confidence"));
+}
+
+#[test]
+fn a_novel_alert_called_benign_abstains_and_one_called_malicious_goes_to_an_analyst_with_its_reading()
+ {
+    let policy = default_policy();
+    let ood = [Flag::OutOfDistribution];
+    let benign = package(0.002, None, &ood);
+    let d = decide(&policy, &input(&benign));
+    assert_eq!(d.tier, Tier::Abstain, "{:?}", d.reasons);
+    assert_eq!(
+        d.action, None,
+        "no recommendation on a novel benign verdict"
+    );
+    assert!(d.has_reason("flag_out_of_distribution"));
+
+    let malicious = package(0.99, Some("dos"), &ood);
+    let d = decide(&policy, &input(&malicious));
+    assert_eq!(d.tier, Tier::Analyst, "{:?}", d.reasons);
+    assert_eq!(d.action.as_deref(), Some("block_source_ip"));
+    let r = d
+        .reasons
+        .iter()
+        .find(|r| r.code == "flag_out_of_distribution")
+        .expect("the flag is the reason");
+    assert!(r.text.contains("malicious verdict"), "{}", r.text);
+}
+
+#[test]
+fn abstaining_on_both_verdicts_is_the_default_when_a_policy_does_not_say() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/default.yaml"),
+    )
+    .expect("read default policy")
+    .replace("  abstain_verdicts: [benign]\n", "");
+    let text = text.split("\ntests:").next().unwrap_or_default();
+    let policy = Policy::from_yaml(text, "both.yaml").expect("valid");
+    let p = package(0.99, Some("dos"), &[Flag::OutOfDistribution]);
+    assert_eq!(decide(&policy, &input(&p)).tier, Tier::Abstain);
 }
 
 fn with_routes(extra: &str) -> Policy {

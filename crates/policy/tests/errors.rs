@@ -172,6 +172,22 @@ fn a_flag_both_analyst_and_abstain_is_an_error() {
 }
 
 #[test]
+fn abstaining_on_no_verdict_or_one_verdict_twice_is_an_error() {
+    let empty = format!(
+        "{BASE}uncertain:\n  analyst: []\n  abstain: [out_of_distribution]\n  abstain_verdicts: []\n"
+    );
+    let msg = refuse(&empty);
+    assert!(msg.contains("uncertain.abstain_verdicts"), "{msg}");
+    assert!(msg.contains("is empty"), "{msg}");
+    let twice = format!(
+        "{BASE}uncertain:\n  analyst: []\n  abstain: [out_of_distribution]\n  abstain_verdicts: [benign, benign]\n"
+    );
+    assert!(refuse(&twice).contains("lists benign twice"));
+    let unknown = format!("{BASE}uncertain:\n  abstain_verdicts: [harmless]\n");
+    assert!(refuse(&unknown).contains("harmless"));
+}
+
+#[test]
 fn a_test_expecting_an_unknown_tier_is_an_error_naming_the_line() {
     let msg = refuse(&BASE.replace("expect: approve", "expect: autopilot"));
     assert!(msg.starts_with("policy.yaml line 21: "), "{msg}");
