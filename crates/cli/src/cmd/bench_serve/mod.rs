@@ -291,6 +291,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     anyhow::ensure!(
+        args.alerts >= 2 * args.batch,
+        "--alerts {} must be at least twice --batch ({}): the under-load phase posts two different batches of the sustained alerts",
+        args.alerts,
+        args.batch
+    );
+    anyhow::ensure!(
         args.decisions <= args.singles / 2,
         "--decisions {} needs at least twice as many --singles ({}) to decide on",
         args.decisions,
