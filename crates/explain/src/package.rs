@@ -47,15 +47,39 @@ pub struct Explaining {
     scale: Vec<f64>,
 }
 
+/// Bytes of TreeSHAP contributions an [`Explaining`] keeps across calls by default, shared
+/// among the members and the category head in proportion to their trees.
+pub const MEMO_BYTES: usize = 48 << 20;
+
 impl Explaining {
     pub fn new(
         model: std::sync::Arc<Model>,
         cases: Option<CaseStore>,
     ) -> Result<Explaining, ExplainError> {
+        Explaining::with_memo(model, cases, MEMO_BYTES)
+    }
+
+    /// As [`Explaining::new`], keeping at most `memo_bytes` of TreeSHAP contributions across
+    /// calls (0: none; every call computes afresh). Packages are the same either way.
+    pub fn with_memo(
+        model: std::sync::Arc<Model>,
+        cases: Option<CaseStore>,
+        memo_bytes: usize,
+    ) -> Result<Explaining, ExplainError> {
         let forests = model.members();
         let search = Search::new(forests, &model.encoder.categorical());
-        let members = forests.iter().cloned().map(Explainer::new).collect();
-        let head = Explainer::new(model.head().clone());
+        let trees: usize =
+            forests.iter().map(|f| f.trees.len()).sum::<usize>() + model.head().trees.len();
+        let explainer = |forest: &arbiter_model::forest::Forest| {
+            let share = memo_bytes as f64 * forest.trees.len() as f64 / trees.max(1) as f64;
+            if memo_bytes == 0 {
+                Explainer::new(forest.clone())
+            } else {
+                Explainer::with_memo(forest.clone(), share as usize)
+            }
+        };
+        let members = forests.iter().map(explainer).collect();
+        let head = explainer(model.head());
         let scale = (0..model.encoder.width())
             .map(|j| match model.spec.profile.get(j) {
                 Some(FeatureProfile::Numeric {
@@ -74,6 +98,15 @@ impl Explaining {
             cases,
             scale,
         })
+    }
+
+    /// Bytes of TreeSHAP contributions kept across calls so far.
+    pub fn memo_bytes(&self) -> usize {
+        self.members
+            .iter()
+            .map(Explainer::memo_bytes)
+            .sum::<usize>()
+            + self.head.memo_bytes()
     }
 
     /// Scores and explains records read from `file`.

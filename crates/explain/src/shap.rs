@@ -20,8 +20,17 @@
 //! distinct word and adds them to every row that shares it: alerts arrive in bursts of
 //! near-identical rows, which then cost one decision walk each.
 //!
+//! Across calls, an explainer built [`Explainer::with_memo`] keeps the contributions of the
+//! decision words it has seen, per tree, up to a byte budget: a lone alert like earlier ones
+//! then costs its decision walks, not the leaf sums, as a batch row does. The values are the
+//! ones computed the first time, so results are the same, bit for bit, with or without it.
+//!
 //! Trees with more than 64 internal nodes, or a leaf with more than [`MAX_TABULATED`] unique
 //! features on its path, use the recursive algorithm ([`reference`]) instead.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -230,6 +239,54 @@ impl TreeShap {
     }
 }
 
+/// Contributions kept across calls: per tree, decision word → one value per feature the tree
+/// splits on. Entries are never evicted; once the budget is spent nothing more is kept.
+#[derive(Debug)]
+struct Memo {
+    trees: Vec<Mutex<HashMap<u64, Box<[f64]>>>>,
+    used: AtomicUsize,
+    budget: usize,
+}
+
+/// Bytes one memo entry of `k` values costs, roughly (key, box, table slot, values).
+fn entry_bytes(k: usize) -> usize {
+    8 + 16 + 16 + 8 * k
+}
+
+impl Memo {
+    fn new(trees: usize, budget: usize) -> Memo {
+        Memo {
+            trees: (0..trees).map(|_| Mutex::new(HashMap::new())).collect(),
+            used: AtomicUsize::new(0),
+            budget,
+        }
+    }
+
+    /// Appends tree `t`'s values for `word` to `out` when kept; false when not.
+    fn extend(&self, t: usize, word: u64, out: &mut Vec<f64>) -> bool {
+        let map = self.trees[t].lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(&word) {
+            Some(v) => {
+                out.extend_from_slice(v);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn keep(&self, t: usize, word: u64, values: &[f64]) {
+        let cost = entry_bytes(values.len());
+        if self.used.fetch_add(cost, Ordering::Relaxed) + cost > self.budget {
+            self.used.fetch_sub(cost, Ordering::Relaxed);
+            return;
+        }
+        let mut map = self.trees[t].lock().unwrap_or_else(|e| e.into_inner());
+        if map.insert(word, values.into()).is_some() {
+            self.used.fetch_sub(cost, Ordering::Relaxed);
+        }
+    }
+}
+
 /// One tree's contributions for a batch: per distinct decision word, one value per feature the
 /// tree splits on, and for each row the index of its word.
 struct Groups {
@@ -238,7 +295,13 @@ struct Groups {
 }
 
 impl TreeShap {
-    fn groups(&self, tree: &Tree, x: &[f64], f: usize, w: usize) -> Groups {
+    fn groups(
+        &self,
+        tree: &Tree,
+        x: &[f64],
+        (f, w): (usize, usize),
+        memo: Option<(&Memo, usize)>,
+    ) -> Groups {
         let rows = x.len() / f;
         if tree.num_leaves <= 1 {
             return Groups {
@@ -264,12 +327,20 @@ impl TreeShap {
             for &j in &self.features {
                 scratch[j] = 0.0;
             }
-            if self.fallback {
-                reference::tree_shap(tree, row(group[0].1), &mut scratch);
-            } else {
-                self.add(group[0].0, &mut scratch);
+            let word = group[0].0;
+            let memo = memo.filter(|_| !self.fallback);
+            if !memo.is_some_and(|(m, t)| m.extend(t, word, &mut phi)) {
+                if self.fallback {
+                    reference::tree_shap(tree, row(group[0].1), &mut scratch);
+                } else {
+                    self.add(word, &mut scratch);
+                }
+                let start = phi.len();
+                phi.extend(self.features.iter().map(|&j| scratch[j]));
+                if let Some((m, t)) = memo {
+                    m.keep(t, word, &phi[start..]);
+                }
             }
-            phi.extend(self.features.iter().map(|&j| scratch[j]));
             for &(_, r) in group.iter() {
                 of_row[r] = g as u32;
             }
@@ -283,12 +354,34 @@ impl TreeShap {
 pub struct Explainer {
     pub forest: Forest,
     trees: Vec<TreeShap>,
+    /// Shared by clones: the same forest gives the same values.
+    memo: Option<std::sync::Arc<Memo>>,
 }
 
 impl Explainer {
+    /// An explainer that computes every call afresh.
     pub fn new(forest: Forest) -> Explainer {
         let trees = forest.trees.iter().map(TreeShap::new).collect();
-        Explainer { forest, trees }
+        Explainer {
+            forest,
+            trees,
+            memo: None,
+        }
+    }
+
+    /// An explainer that keeps the contributions of decision words it has computed, up to
+    /// `budget` bytes, and reuses them in later calls (see the module documentation).
+    pub fn with_memo(forest: Forest, budget: usize) -> Explainer {
+        let mut e = Explainer::new(forest);
+        e.memo = Some(std::sync::Arc::new(Memo::new(e.trees.len(), budget)));
+        e
+    }
+
+    /// Bytes the memo holds (0 without one).
+    pub fn memo_bytes(&self) -> usize {
+        self.memo
+            .as_ref()
+            .map_or(0, |m| m.used.load(Ordering::Relaxed))
     }
 
     /// Width of one class's contribution vector: features plus the expected value.
@@ -338,7 +431,11 @@ impl Explainer {
             .trees
             .par_iter()
             .zip(&self.trees)
-            .map(|(tree, shap)| shap.groups(tree, x, f, w))
+            .enumerate()
+            .map(|(t, (tree, shap))| {
+                let memo = self.memo.as_deref().map(|m| (m, t));
+                shap.groups(tree, x, (f, w), memo)
+            })
             .collect();
         let mut out = vec![0.0; rows * stride];
         out.par_chunks_mut(stride).enumerate().for_each(|(r, o)| {

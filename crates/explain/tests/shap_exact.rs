@@ -191,3 +191,55 @@ fn a_batch_gives_every_row_exactly_the_contributions_it_gets_alone() {
         );
     }
 }
+
+/// Bit patterns of a batch's contributions, to compare exactly.
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+#[test]
+fn contributions_kept_across_calls_are_the_same_bits_as_computed_afresh() {
+    let fx = fixture();
+    let forest = Forest::parse(&fx.head).unwrap();
+    let plain = Explainer::new(forest.clone());
+    let memo = Explainer::with_memo(forest, 64 << 20);
+    let rows = fx.x.len() / fx.width;
+    let half = rows / 2 * fx.width;
+    // The second half first, then everything (half of it seen), then single rows.
+    let later = &fx.x[half..];
+    assert_eq!(
+        bits(&memo.contributions_batch(later)),
+        bits(&plain.contributions_batch(later))
+    );
+    let kept = memo.memo_bytes();
+    assert!(kept > 0, "a call keeps what it computed");
+    assert_eq!(
+        bits(&memo.contributions_batch(&fx.x)),
+        bits(&plain.contributions_batch(&fx.x))
+    );
+    for row in fx.x.chunks(fx.width).step_by(37) {
+        assert_eq!(
+            bits(&memo.contributions_batch(row)),
+            bits(&plain.contributions_batch(row)),
+            "a lone row served from the memo"
+        );
+    }
+    assert_eq!(plain.memo_bytes(), 0);
+}
+
+#[test]
+fn the_memo_never_holds_more_than_its_budget_and_still_answers_exactly_when_full() {
+    let fx = fixture();
+    let forest = Forest::parse(&fx.member).unwrap();
+    let budget = 20_000;
+    let memo = Explainer::with_memo(forest.clone(), budget);
+    let plain = Explainer::new(forest);
+    for _ in 0..2 {
+        assert_eq!(
+            bits(&memo.contributions_batch(&fx.x)),
+            bits(&plain.contributions_batch(&fx.x))
+        );
+        assert!(memo.memo_bytes() <= budget, "{}", memo.memo_bytes());
+    }
+    assert!(memo.memo_bytes() > budget / 2, "the budget is used");
+}
