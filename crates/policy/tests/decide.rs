@@ -299,12 +299,14 @@ fn a_novel_alert_called_benign_abstains_and_one_called_malicious_goes_to_an_anal
 #[test]
 fn abstaining_on_both_verdicts_is_the_default_when_a_policy_does_not_say() {
     let policy = default_policy();
-    assert!(!std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/default.yaml")
-    )
-    .unwrap()
-    .lines()
-    .any(|l| l.trim_start().starts_with("abstain_verdicts:")));
+    assert!(
+        !std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/default.yaml")
+        )
+        .unwrap()
+        .lines()
+        .any(|l| l.trim_start().starts_with("abstain_verdicts:"))
+    );
     for p in [
         package(0.99, Some("dos"), &[Flag::OutOfDistribution]),
         package(0.002, None, &[Flag::OutOfDistribution]),
