@@ -7,7 +7,9 @@
 //! the fold it never saw; the OOD score's blend weight and flag level are the deployed model's,
 //! so the rehearsal runs once. Every row then has a calibrated probability and an eligibility
 //! (no flag) from a pipeline that did not train on it, and `risk::control` runs its
-//! Learn-then-Test procedure on all of them: ten times the rows of a 10 % split.
+//! Learn-then-Test procedure on all of them: ten times the rows of a 10 % split. A categorical
+//! value the fold pipeline never trained on counts as unseen for its rows, as it would for the
+//! deployed model.
 //!
 //! **What that guarantees.** Each fold's rows are independent of the pipeline that scored
 //! them, so for a fold pipeline the Clopper–Pearson bound is the split method's. Two things
@@ -88,16 +90,67 @@ pub(crate) fn scores(
                 )));
             }
         }
+        let seen = Seen::of(p, &parts[0]);
         let (model, _) = p.with_parts(parts, |q| fit(schema, q, opts, &Quiet, novelty))?;
         let inf = model.infer(&p.rows(&held))?;
         for (i, &r) in held.iter().enumerate() {
-            let v = model.view(&inf, i, &p.notes[r], opts.alpha);
+            let notes = seen.notes(p, r);
+            let v = model.view(&inf, i, &notes, opts.alpha);
             out.p[r] = v.p;
             out.eligible[r] = v.flags.is_empty();
         }
         progress.step();
     }
     Ok(out)
+}
+
+/// The categorical values a fold pipeline trained on. The encoder (label-free: vocabularies)
+/// is the deployed model's, fitted on its own training part, which holds rows of every fold;
+/// a value only the held-out fold and that part hold would otherwise not count as unseen for
+/// the fold pipeline, and its row would look more eligible than it is.
+struct Seen {
+    /// Per categorical feature, the codes present in the fold pipeline's training rows.
+    codes: Vec<(usize, std::collections::HashSet<u32>)>,
+}
+
+impl Seen {
+    fn of(p: &Prepared, train: &[usize]) -> Seen {
+        let codes = p
+            .encoder
+            .categorical()
+            .into_iter()
+            .map(|j| {
+                let set = train
+                    .iter()
+                    .map(|&r| p.x[r * p.width + j])
+                    .filter(|v| !v.is_nan())
+                    .map(|v| v as u32)
+                    .collect();
+                (j, set)
+            })
+            .collect();
+        Seen { codes }
+    }
+
+    /// Row `r`'s notes, with the values the fold pipeline never trained on added as unseen.
+    fn notes(&self, p: &Prepared, r: usize) -> arbiter_model::encode::RowNotes {
+        let mut notes = p.notes[r].clone();
+        for (j, set) in &self.codes {
+            let v = p.x[r * p.width + j];
+            if v.is_nan() || set.contains(&(v as u32)) || notes.unseen.iter().any(|u| u.0 == *j) {
+                continue;
+            }
+            let name = match &p.encoder.spec.codings[*j] {
+                arbiter_model::encode::FeatureCoding::Categorical { values } => {
+                    values.get(v as usize).cloned().unwrap_or_default()
+                }
+                arbiter_model::encode::FeatureCoding::Numeric => String::new(),
+            };
+            notes.unseen.push((*j, name));
+        }
+        notes.unseen.sort();
+        notes
+    }
 }
 
 /// The table certified on `oof`, each α checked on the deployed model's held-out split
@@ -308,5 +361,40 @@ mod tests {
         for r in &t.table {
             assert!(r.threshold.is_none() || r.upper_bound <= r.alpha, "{r:?}");
         }
+    }
+
+    #[test]
+    fn a_value_the_fold_pipeline_never_trained_on_counts_as_unseen_for_its_rows() {
+        use arbiter_model::encode::{Encoder, EncoderSpec, FeatureCoding};
+        let encoder = Encoder::from_spec(EncoderSpec {
+            names: vec!["proto".into(), "bytes".into()],
+            codings: vec![
+                FeatureCoding::Categorical {
+                    values: vec!["tcp".into(), "udp".into(), "icmp".into()],
+                },
+                FeatureCoding::Numeric,
+            ],
+        });
+        // Rows 0-1 tcp, 2 udp, 3 icmp, 4 missing; the fold pipeline trains on rows 0-2.
+        let x = vec![0.0, 1.0, 0.0, 2.0, 1.0, 3.0, 2.0, 4.0, f64::NAN, 5.0];
+        let p = Prepared {
+            encoder,
+            x,
+            notes: vec![Default::default(); 5],
+            width: 2,
+            classes: vec!["benign".into()],
+            class: vec![0; 5],
+            malicious: vec![false; 5],
+            parts: Default::default(),
+            labels: Vec::new(),
+            data_files: Vec::new(),
+        };
+        let seen = Seen::of(&p, &[0, 1, 2]);
+        assert!(seen.notes(&p, 1).unseen.is_empty(), "tcp was trained on");
+        assert_eq!(seen.notes(&p, 3).unseen, vec![(0, "icmp".to_string())]);
+        assert!(
+            seen.notes(&p, 4).unseen.is_empty(),
+            "a missing value is not unseen"
+        );
     }
 }
