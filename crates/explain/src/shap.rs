@@ -323,12 +323,12 @@ impl TreeShap {
         let mut of_row = vec![0u32; rows];
         let mut phi = Vec::new();
         let mut scratch = vec![0.0; w];
+        let memo = memo.filter(|_| !self.fallback);
         for (g, group) in keyed.chunk_by_mut(|a, b| a.0 == b.0).enumerate() {
             for &j in &self.features {
                 scratch[j] = 0.0;
             }
             let word = group[0].0;
-            let memo = memo.filter(|_| !self.fallback);
             if !memo.is_some_and(|(m, t)| m.extend(t, word, &mut phi)) {
                 if self.fallback {
                     reference::tree_shap(tree, row(group[0].1), &mut scratch);

@@ -193,10 +193,14 @@ pub(crate) fn validate(policy: &Policy, source: &str) -> Result<(), PolicyError>
             "is empty: list benign, malicious or both (a flag under abstain must abstain on some verdict)".into(),
         ));
     }
-    if verdicts.len() == 2 && verdicts[0] == verdicts[1] {
+    if let Some((_, v)) = verdicts
+        .iter()
+        .enumerate()
+        .find(|(i, v)| verdicts[..*i].contains(v))
+    {
         return Err(ck.fail(
             &["uncertain", "abstain_verdicts"],
-            format!("lists {} twice", verdicts[0]),
+            format!("lists {v} twice"),
         ));
     }
 

@@ -262,6 +262,19 @@ mod tests {
         }
     }
 
+    /// A split table of `rows` rows that certified nothing at any α.
+    fn uncertified_split(rows: u64) -> RiskTable {
+        RiskTable {
+            delta: 0.05,
+            max_threshold: 0.2,
+            rows,
+            eligible: rows,
+            base_rate: None,
+            table: risk::ALPHAS.iter().map(|&a| split_row(a, None)).collect(),
+            cross_fit: None,
+        }
+    }
+
     #[test]
     fn a_threshold_the_held_out_split_refutes_falls_back_to_the_splits_own_row() {
         // 30,000 clean out-of-fold rows below 0.1 certify every α of the table.
@@ -279,15 +292,7 @@ mod tests {
             eligible: &[true; 50],
             attack: &attack,
         };
-        let split = RiskTable {
-            delta: 0.05,
-            max_threshold: 0.2,
-            rows: 50,
-            eligible: 50,
-            base_rate: None,
-            table: risk::ALPHAS.iter().map(|&a| split_row(a, None)).collect(),
-            cross_fit: None,
-        };
+        let split = uncertified_split(50);
         let t = certify(&oof, &held, split, 5, &TrainOptions::default());
         let cf = t.cross_fit.as_ref().expect("cross-fitted");
         for (row, check) in t.table.iter().zip(&cf.checks) {
@@ -324,15 +329,7 @@ mod tests {
             eligible: &[true; 200],
             attack: &attack,
         };
-        let split = RiskTable {
-            delta: 0.05,
-            max_threshold: 0.2,
-            rows: 200,
-            eligible: 200,
-            base_rate: None,
-            table: risk::ALPHAS.iter().map(|&a| split_row(a, None)).collect(),
-            cross_fit: None,
-        };
+        let split = uncertified_split(200);
         let t = certify(&oof, &held, split, 5, &TrainOptions::default());
         let checks = &t.cross_fit.as_ref().unwrap().checks;
         let refuted: Vec<f64> = checks.iter().filter(|c| !c.kept).map(|c| c.alpha).collect();

@@ -96,14 +96,13 @@ pub fn train(
     let p4: Vec<f64> = views.iter().map(|v| v.p).collect();
     let y4 = p.truth(&risk_rows);
     let eligible: Vec<bool> = views.iter().map(|v| v.flags.is_empty()).collect();
-    let cap = model.spec.flags.low_confidence_band[0];
     model.spec.risk = risk::control(
         &p4,
         &eligible,
         &y4,
         &risk::ALPHAS,
         opts.delta,
-        cap,
+        benign_below,
         opts.deployment_attack_rate,
     );
     progress.step();
