@@ -47,6 +47,9 @@ pub enum EntryKind {
     ModelChange,
     /// An action was refused.
     Denied,
+    /// Labels entered the teaching set from outside a decision (imported incident tickets),
+    /// or a quarantined example was released.
+    Teaching,
     /// The log itself recovered from a crash (a torn tail was dropped).
     Recovery,
 }

@@ -1,7 +1,8 @@
 //! Arbiter's vocabulary: schemas, probabilities, uncertainty flags, the score record and the
 //! evidence package; alert identity ([`AlertKey`]), lifecycle ([`AlertState`], [`Tier`],
 //! [`Decision`], [`Impact`]), who acts ([`Role`], [`Permission`], [`Actor`], [`ModelId`]), time
-//! as an input ([`Clock`]), how probabilities are shown ([`display`]), and the statistics
+//! as an input ([`Clock`]), what a human teaches ([`Label`], [`LabelSource`], [`Observed`]),
+//! how probabilities are shown ([`display`]), and the statistics
 //! every stage shares ([`stats`]).
 //!
 //! Pure data and logic, no IO, so every later stage (ingest, model, explain, policy, store,
@@ -25,6 +26,7 @@ mod lifecycle;
 mod schema;
 mod score;
 pub mod stats;
+mod teaching;
 mod uncertainty;
 mod vocab;
 
@@ -46,6 +48,7 @@ pub use schema::{
     Schema, SourceSpec, TimeSpec,
 };
 pub use score::{Flag, Probability, RowSource, Score, Verdict};
+pub use teaching::{Label, LabelSource, MAX_FAMILY_BYTES, Observed};
 pub use uncertainty::{
     Aleatoric, DISAGREEMENT_HIGH, DISAGREEMENT_MODERATE, DISTANCE_MODERATE, ENTROPY_HIGH,
     ENTROPY_MODERATE, Epistemic, Level, binary_entropy, member_disagreement,

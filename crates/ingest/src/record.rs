@@ -1,6 +1,6 @@
 //! One parsed row and the conversion of raw cells into typed values by role.
 
-use arbiter_core::{BENIGN, FieldRole, Schema};
+use arbiter_core::{BENIGN, FieldRole, FieldValue, Observed, Schema};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde_json::Value as Json;
 
@@ -39,6 +39,45 @@ impl Record {
     /// Whether the ground truth says malicious (`None` when unlabelled).
     pub fn is_malicious(&self) -> Option<bool> {
         self.category.as_ref().map(|c| c != BENIGN)
+    }
+
+    /// The features by name, as the model reads them: what a stored alert keeps so a label
+    /// given on it later can be trained on.
+    pub fn observed(&self, schema: &Schema) -> Observed {
+        schema
+            .features()
+            .zip(&self.features)
+            .map(|(f, v)| {
+                let v = match v {
+                    Value::Num(x) => FieldValue::Number(*x),
+                    Value::Cat(s) => FieldValue::Text(s.clone()),
+                    Value::Missing => FieldValue::Missing,
+                };
+                (f.name.clone(), v)
+            })
+            .collect()
+    }
+
+    /// A record back from stored features: a feature the map lacks is missing, and a value
+    /// of the wrong kind for its role (text where a number is read) is missing too, so a
+    /// stored alert is read exactly as the model read it, never guessed at.
+    pub fn from_observed(schema: &Schema, observed: &Observed, line: u64) -> Record {
+        let features = schema
+            .features()
+            .map(|f| match (observed.get(&f.name), f.role) {
+                (Some(FieldValue::Number(x)), FieldRole::Numeric) => Value::Num(*x),
+                (Some(FieldValue::Text(s)), FieldRole::Categorical) => Value::Cat(s.clone()),
+                _ => Value::Missing,
+            })
+            .collect();
+        Record {
+            line,
+            features,
+            label: None,
+            category: None,
+            time_ms: None,
+            ids: Vec::new(),
+        }
     }
 }
 

@@ -272,3 +272,29 @@ fn every_shipped_schema_is_valid() {
         "expected the NSL-KDD, UNSW-NB15 and TON_IoT schemas, found {n}"
     );
 }
+
+#[test]
+fn the_features_a_stored_alert_keeps_read_back_exactly_as_the_model_read_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "flows.csv",
+        "id,date,clock,bytes,proto,attack_cat,label\n\
+         7,25-Apr-19,19:19:40,120,tcp,Normal,0\n\
+         8,25-Apr-19,19:19:41,-,udp,Exploits,1\n",
+    );
+    let s = schema(FLOWS);
+    let data = load(&s, &p, OnError::Fail, &mut nothing).unwrap();
+    for r in &data.records {
+        let kept = r.observed(&s);
+        assert_eq!(kept.keys().collect::<Vec<_>>(), ["bytes", "proto"]);
+        let back = arbiter_ingest::Record::from_observed(&s, &kept, r.line);
+        assert_eq!(back.features, r.features, "line {}", r.line);
+    }
+    // A value of the wrong kind, or a field the map lacks, is missing: never guessed at.
+    let mut odd = data.records[0].observed(&s);
+    odd.insert("bytes".into(), arbiter_core::FieldValue::Text("120".into()));
+    odd.remove("proto");
+    let back = arbiter_ingest::Record::from_observed(&s, &odd, 1);
+    assert_eq!(back.features, vec![Value::Missing, Value::Missing]);
+}

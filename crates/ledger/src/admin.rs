@@ -85,6 +85,17 @@ impl Ledger {
                     .map_or(String::new(), |l| format!(", label {l}"))
             ),
         };
+        let example = self.example_for(
+            &alert,
+            &decisions,
+            &plan,
+            actor,
+            now,
+            label.as_deref(),
+            reason_code.clone(),
+            note.clone(),
+            feature.clone(),
+        )?;
         let feedback = plan.feedback.then(|| NewFeedback {
             label,
             reason_code: reason_code.clone().unwrap_or_default(),
@@ -100,7 +111,7 @@ impl Ledger {
                 summary,
                 body: serde_json::json!({}),
             },
-            mutations: vec![Mutation::Transition {
+            mutations: std::iter::once(Mutation::Transition {
                 key: key.clone(),
                 from: alert.state,
                 to: plan.to,
@@ -113,7 +124,9 @@ impl Ledger {
                     ms_to_decision: Some(ms),
                 },
                 feedback,
-            }],
+            })
+            .chain(example.map(|e| Mutation::Teach(Box::new(e))))
+            .collect(),
         };
         let (range, _) = self.record(vec![change])?;
         Ok(HumanOutcome {
@@ -350,7 +363,7 @@ impl Ledger {
 /// The store state that names the policy in force (its SHA-256).
 pub const POLICY_STATE: &str = "policy_sha256";
 
-fn with_person(mut entities: Vec<String>, actor: &Actor) -> Vec<String> {
+pub(crate) fn with_person(mut entities: Vec<String>, actor: &Actor) -> Vec<String> {
     if let Some(p) = actor.person_name() {
         let e = format!("person:{p}");
         if !entities.contains(&e) {

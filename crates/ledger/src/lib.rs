@@ -29,6 +29,7 @@ mod alerts;
 mod error;
 pub mod human;
 mod reconcile;
+pub mod teach;
 
 use std::ops::Range;
 use std::path::Path;
@@ -44,6 +45,7 @@ pub use alerts::{AlertRecord, RecordedAlert};
 pub use error::LedgerError;
 pub use human::{DecisionRequest, Plan, Refusal, Rules};
 pub use reconcile::{Reconciled, StoreCheck, check_store, record_of};
+pub use teach::{Imported, ImportedLabel, lesson};
 
 /// Where a test may make the ledger crash (abort the process) to prove recovery.
 #[doc(hidden)]

@@ -1,8 +1,9 @@
 //! Reopening: every audited change the store lacks is applied from the log.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use arbiter_audit::{AuditReader, Entry};
+use arbiter_core::AlertKey;
 use arbiter_store::{Mutation, Recorded, StoreError, StoreRead};
 use serde::Serialize;
 
@@ -189,6 +190,11 @@ impl Ledger {
 /// while a server holds the log).
 pub fn check_store(audit: &AuditReader, store: &dyn StoreRead) -> Result<StoreCheck, LedgerError> {
     let mut out = StoreCheck::default();
+    let taught: HashSet<(AlertKey, u64)> = store
+        .examples(0, 0)?
+        .into_iter()
+        .map(|e| (e.example.key, e.audit_index))
+        .collect();
     let mut voided = BTreeSet::new();
     let len = audit.len();
     for i in 0..len {
@@ -203,7 +209,7 @@ pub fn check_store(audit: &AuditReader, store: &dyn StoreRead) -> Result<StoreCh
         out.checked += 1;
         let mutations = rec.map_err(|message| LedgerError::BadRecord { index: i, message })?;
         for m in mutations {
-            if let Some(missing) = missing(store, i, &m)? {
+            if let Some(missing) = missing(store, &taught, i, &m)? {
                 out.missing.push((i, missing));
             }
         }
@@ -218,9 +224,17 @@ fn note(rep: &mut Reconciled, index: u64, summary: String) {
     }
 }
 
-/// What of `m` (recorded at entry `index`) the store lacks.
-fn missing(s: &dyn StoreRead, index: u64, m: &Mutation) -> Result<Option<String>, StoreError> {
+/// What of `m` (recorded at entry `index`) the store lacks. `taught`: the stored examples'
+/// alerts and audit indices.
+fn missing(
+    s: &dyn StoreRead,
+    taught: &HashSet<(AlertKey, u64)>,
+    index: u64,
+    m: &Mutation,
+) -> Result<Option<String>, StoreError> {
     Ok(match m {
+        Mutation::Teach(e) => (!taught.contains(&(e.key.clone(), index)))
+            .then(|| format!("the teaching example on {}", e.key)),
         Mutation::InsertAlert(a) => s
             .alert_by_key(&a.key)?
             .is_none()

@@ -48,6 +48,10 @@ macro_rules! conformance_suite {
                 a_model_state_change_from_a_stale_state_fails,
                 stats_count_alerts_by_tier_and_state,
                 replaying_the_same_batches_gives_the_same_ids,
+                an_example_reads_back_with_its_provenance_verdict_and_features,
+                an_example_on_an_unknown_key_is_refused_and_nothing_is_applied,
+                an_example_with_a_stored_source_and_reference_is_stored_once,
+                examples_are_read_in_pages_oldest_first,
             );
         }
     };
@@ -62,6 +66,9 @@ macro_rules! conformance_suite {
         )+
     };
 }
+
+mod teaching;
+pub use teaching::*;
 
 /// What `make` returns: a store, or a guard and a store.
 pub trait Made {
@@ -80,11 +87,11 @@ impl<G, S: Store> Made for (G, S) {
     }
 }
 
-fn t(s: u32) -> DateTime<Utc> {
+pub(crate) fn t(s: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap() + chrono::Duration::seconds(s.into())
 }
 
-fn key(i: u32) -> AlertKey {
+pub(crate) fn key(i: u32) -> AlertKey {
     AlertKey::new("conformance", &format!("a-{i}")).unwrap()
 }
 
@@ -140,10 +147,23 @@ pub fn alert(
             opens,
             new_pattern: opens,
         },
+        features: Some(observed(i)),
     }
 }
 
-fn insert(i: u64, a: NewAlert) -> Recorded {
+/// The features alert `i` was scored on: a number, a symbol and a missing value.
+pub fn observed(i: u32) -> arbiter_core::Observed {
+    use arbiter_core::FieldValue;
+    [
+        ("duration".to_string(), FieldValue::Number(f64::from(i))),
+        ("protocol".to_string(), FieldValue::Text("tcp".into())),
+        ("src_bytes".to_string(), FieldValue::Missing),
+    ]
+    .into_iter()
+    .collect()
+}
+
+pub(crate) fn insert(i: u64, a: NewAlert) -> Recorded {
     Recorded {
         audit_index: i,
         mutations: vec![Mutation::InsertAlert(Box::new(a))],

@@ -1,5 +1,6 @@
 //! Persistence behind one contract: alerts, their evidence packages, decisions, cases,
-//! feedback, tokens, the model registry and the small state guardrails keep across restarts.
+//! feedback, the teaching set, tokens, the model registry and the small state guardrails
+//! keep across restarts.
 //!
 //! - [`StoreRead`] is everything a reader may ask; readers never wait behind the writer.
 //! - [`Store`] adds the one write operation, [`Store::apply`]: a batch of [`Mutation`]s as
@@ -31,8 +32,8 @@ pub use mutation::{Applied, Mutation, Recorded};
 pub use registry::{ModelRow, ModelState, NewModel, NewToken, TokenRow};
 pub use sqlite::SqliteStore;
 pub use types::{
-    AlertRow, CaseRow, CaseUpdate, DecisionRow, FeedbackRow, NewAlert, NewDecision, NewFeedback,
-    QueueFilter, Stats,
+    AlertRow, CaseRow, CaseUpdate, DecisionRow, ExampleRow, FeedbackRow, NewAlert, NewDecision,
+    NewExample, NewFeedback, QueueFilter, Stats,
 };
 
 use arbiter_core::{AlertKey, EvidencePackage, ModelId};
@@ -52,6 +53,9 @@ pub trait StoreRead: Send + Sync {
     fn decisions(&self, alert: i64) -> Result<Vec<DecisionRow>, StoreError>;
     /// Feedback on an alert, oldest first.
     fn feedback(&self, alert: i64) -> Result<Vec<FeedbackRow>, StoreError>;
+    /// The teaching set: examples with an id above `after`, oldest first, at most `limit`
+    /// (0: no limit).
+    fn examples(&self, after: i64, limit: usize) -> Result<Vec<ExampleRow>, StoreError>;
     fn get_state(&self, name: &str) -> Result<Option<String>, StoreError>;
     fn stats(&self) -> Result<Stats, StoreError>;
     /// Every flood-control case, oldest first (to rebuild flood control on start).

@@ -5,13 +5,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
-use arbiter_core::{Actor, AlertKey, AlertState, Decision, EvidencePackage, ModelId};
+use arbiter_core::{Actor, AlertKey, AlertState, Decision, EvidencePackage, ModelId, Observed};
 use chrono::{DateTime, Utc};
 
 use crate::error::StoreError;
 use crate::mutation::{Applied, Mutation, Recorded};
 use crate::registry::{ModelRow, ModelState, TokenRow};
-use crate::types::{AlertRow, CaseRow, DecisionRow, FeedbackRow, NewAlert, QueueFilter, Stats};
+use crate::types::{
+    AlertRow, CaseRow, DecisionRow, ExampleRow, FeedbackRow, NewAlert, NewExample, QueueFilter,
+    Stats,
+};
 use crate::{Store, StoreRead};
 
 #[derive(Debug, Default)]
@@ -26,6 +29,9 @@ struct Mem {
     alerts: Vec<AlertRow>,
     by_key: HashMap<AlertKey, i64>,
     packages: HashMap<i64, EvidencePackage>,
+    features: HashMap<i64, Observed>,
+    /// `(id, alert, example, audit index)`.
+    examples: Vec<(i64, i64, NewExample, u64)>,
     decisions: Vec<DecisionRow>,
     feedback: Vec<FeedbackRow>,
     cases: Vec<Case>,
@@ -50,6 +56,7 @@ enum Undo {
         name: String,
         old: Option<String>,
     },
+    Example,
     Token,
     Revoke {
         id: i64,
@@ -104,6 +111,30 @@ impl Mem {
     fn apply(&mut self, index: u64, m: &Mutation) -> Result<(Applied, Undo), StoreError> {
         match m {
             Mutation::InsertAlert(a) => Ok(self.insert(a, index)),
+            Mutation::Teach(e) => {
+                let alert = *self
+                    .by_key
+                    .get(&e.key)
+                    .ok_or_else(|| StoreError::NoSuchKey(e.key.clone()))?;
+                let same = self.examples.iter().find(|(_, a, x, _)| {
+                    *a == alert
+                        && x.source == e.source
+                        && x.reference.is_some()
+                        && x.reference == e.reference
+                });
+                if let Some(&(id, ..)) = same {
+                    return Ok((
+                        Applied::Example {
+                            id,
+                            inserted: false,
+                        },
+                        Undo::Nothing,
+                    ));
+                }
+                let id = self.examples.len() as i64 + 1;
+                self.examples.push((id, alert, (**e).clone(), index));
+                Ok((Applied::Example { id, inserted: true }, Undo::Example))
+            }
             Mutation::Transition {
                 key,
                 from,
@@ -328,6 +359,9 @@ impl Mem {
         if let Some(p) = &a.package {
             self.packages.insert(id, p.clone());
         }
+        if let Some(f) = &a.features {
+            self.features.insert(id, f.clone());
+        }
         self.decisions.push(DecisionRow {
             alert: id,
             kind: Decision::Suggested,
@@ -353,6 +387,7 @@ impl Mem {
                 if let Some(a) = self.alerts.pop() {
                     self.by_key.remove(&a.key);
                     self.packages.remove(&a.id);
+                    self.features.remove(&a.id);
                 }
                 self.decisions.pop();
                 if opened_case {
@@ -380,6 +415,9 @@ impl Mem {
                     self.state.remove(&name);
                 }
             },
+            Undo::Example => {
+                self.examples.pop();
+            }
             Undo::Token => {
                 self.tokens.pop();
             }
@@ -471,6 +509,33 @@ impl StoreRead for MemoryStore {
         })
     }
 
+    fn examples(&self, after: i64, limit: usize) -> Result<Vec<ExampleRow>, StoreError> {
+        self.read(|m| {
+            let rows =
+                m.examples
+                    .iter()
+                    .filter(|(id, ..)| *id > after)
+                    .map(|(id, alert, e, index)| {
+                        let a = &m.alerts[(*alert - 1) as usize];
+                        ExampleRow {
+                            id: *id,
+                            alert: *alert,
+                            example: e.clone(),
+                            model_verdict: a.verdict,
+                            model_category: a.category.clone(),
+                            state: a.state,
+                            features: m.features.get(alert).cloned(),
+                            audit_index: *index,
+                        }
+                    });
+            if limit == 0 {
+                rows.collect()
+            } else {
+                rows.take(limit).collect()
+            }
+        })
+    }
+
     fn get_state(&self, name: &str) -> Result<Option<String>, StoreError> {
         self.read(|m| m.state.get(name).cloned())
     }
@@ -491,6 +556,7 @@ impl StoreRead for MemoryStore {
                 new_patterns: m.cases.iter().filter(|c| c.new_pattern).count() as u64,
                 decisions: m.decisions.len() as u64,
                 feedback: m.feedback.len() as u64,
+                examples: m.examples.len() as u64,
             }
         })
     }

@@ -119,4 +119,30 @@ CREATE TABLE ledger (
 );
 "#,
     ),
+    (
+        4,
+        "the features each alert was scored on; the teaching set with label provenance",
+        r#"
+ALTER TABLE alerts ADD COLUMN features TEXT;   -- JSON object: field -> value as the model read it
+CREATE TABLE examples (
+    id             INTEGER PRIMARY KEY,
+    alert          INTEGER NOT NULL REFERENCES alerts(id),
+    source         TEXT NOT NULL,
+    labeller       TEXT NOT NULL,
+    labeller_token INTEGER,
+    token_name     TEXT,
+    time           TEXT NOT NULL,
+    label          TEXT NOT NULL,
+    reason_code    TEXT,
+    note           TEXT,
+    feature        TEXT,
+    model          TEXT,
+    package_sha256 TEXT,
+    reference      TEXT,
+    audit_index    INTEGER NOT NULL
+);
+CREATE INDEX examples_alert ON examples(alert);
+CREATE UNIQUE INDEX examples_once ON examples(alert, source, reference) WHERE reference IS NOT NULL;
+"#,
+    ),
 ];

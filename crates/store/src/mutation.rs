@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::registry::{ModelState, NewModel, NewToken};
-use crate::types::{NewAlert, NewDecision, NewFeedback};
+use crate::types::{NewAlert, NewDecision, NewExample, NewFeedback};
 
 /// One change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +26,9 @@ pub enum Mutation {
         #[serde(default)]
         feedback: Option<NewFeedback>,
     },
+    /// A labelled example enters the teaching set. The alert must be stored; an example with
+    /// the same alert, source and reference as one stored is skipped (idempotent imports).
+    Teach(Box<NewExample>),
     /// Small named state (rate-limit buckets, the policy in force), as JSON or text.
     PutState {
         name: String,
@@ -69,6 +72,11 @@ pub enum Applied {
     /// The alert moved and the decision row was stored.
     Decision {
         alert: i64,
+    },
+    /// The example's id; `inserted` is false when the same one was already stored.
+    Example {
+        id: i64,
+        inserted: bool,
     },
     State,
     Token {

@@ -1,8 +1,8 @@
 //! Rows as the store reads and writes them: typed, so no caller parses a state or a tier.
 
 use arbiter_core::{
-    Actor, AlertKey, AlertState, Decision, EvidencePackage, Flag, Impact, ModelId, Reason, Tier,
-    Verdict,
+    Actor, AlertKey, AlertState, Decision, EvidencePackage, Flag, Impact, Label, LabelSource,
+    ModelId, Observed, Reason, Tier, Verdict,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,10 @@ pub struct NewAlert {
     /// State once the policy's decision takes effect.
     pub state: AlertState,
     pub case: CaseUpdate,
+    /// The features as the model read them (what a label on this alert later trains on).
+    /// Absent in alerts recorded before teaching existed, and when the row could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Observed>,
 }
 
 /// The flood-control case an alert joins.
@@ -142,6 +146,51 @@ pub struct NewFeedback {
     pub feature: Option<String>,
 }
 
+/// A labelled example for the teaching set, with where its label came from. Written by the
+/// ledger with the human decision that gave it, or by an import of incident labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewExample {
+    pub key: AlertKey,
+    pub source: LabelSource,
+    /// Who gave the label: a person with the token they used, or for an import the
+    /// responder the ticket names.
+    #[serde(with = "actor_with_token")]
+    pub labeller: Actor,
+    /// The name of the token presented (`alice-laptop`), when there was one.
+    pub token_name: Option<String>,
+    pub time: DateTime<Utc>,
+    pub label: Label,
+    pub reason_code: Option<String>,
+    pub note: Option<String>,
+    /// "The feature that should have mattered".
+    pub feature: Option<String>,
+    /// The model the label was given against (the alert's bundle).
+    pub model: Option<ModelId>,
+    /// SHA-256 of the evidence package the labeller saw, as stored.
+    pub package_sha256: Option<String>,
+    /// An outside reference: the incident ticket of an imported label, with its file and
+    /// line. An alert holds at most one example per source and reference, so importing the
+    /// same ticket twice adds nothing.
+    pub reference: Option<String>,
+}
+
+/// A stored example, with what the model said about the alert and the features it read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExampleRow {
+    pub id: i64,
+    pub alert: i64,
+    #[serde(flatten)]
+    pub example: NewExample,
+    /// The model's verdict and family on the alert, when it scored it.
+    pub model_verdict: Option<Verdict>,
+    pub model_category: Option<String>,
+    /// The alert's state when the example was read.
+    pub state: AlertState,
+    pub features: Option<Observed>,
+    pub audit_index: u64,
+}
+
 /// What the queue shows; `None` means any.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueueFilter {
@@ -184,6 +233,9 @@ pub struct Stats {
     pub new_patterns: u64,
     pub decisions: u64,
     pub feedback: u64,
+    /// Teaching examples.
+    #[serde(default)]
+    pub examples: u64,
 }
 
 impl Stats {

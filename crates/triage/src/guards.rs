@@ -143,6 +143,7 @@ impl Guards {
                 file,
                 &scored.bundle,
                 now,
+                Some(r.observed(&scorer.model().schema)),
             ));
         }
         out

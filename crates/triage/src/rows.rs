@@ -1,6 +1,6 @@
 //! What triage hands the ledger: one store row per decided alert.
 
-use arbiter_core::{AlertState, EvidencePackage, Flag, ModelId, Tier};
+use arbiter_core::{AlertState, EvidencePackage, Flag, ModelId, Observed, Tier};
 use arbiter_ledger::AlertRecord;
 use arbiter_policy::Decision;
 use arbiter_store::{CaseUpdate, NewAlert};
@@ -39,6 +39,7 @@ pub(crate) fn record(
     file: &str,
     bundle: &str,
     now: DateTime<Utc>,
+    features: Option<Observed>,
 ) -> (AlertRecord, Decided) {
     let r = &inc.record;
     // The package names the alert by its identity, not by where it was read.
@@ -80,6 +81,7 @@ pub(crate) fn record(
         package: p,
         state,
         case,
+        features,
     };
     let entities = r.ids.iter().map(|(k, v)| format!("{k}:{v}")).collect();
     (AlertRecord { alert, entities }, decided)

@@ -5,12 +5,13 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
 use super::row::{
-    self, ALERT_COLUMNS, DECISION_COLUMNS, FEEDBACK_COLUMNS, MODEL_COLUMNS, TOKEN_COLUMNS,
+    self, ALERT_COLUMNS, DECISION_COLUMNS, EXAMPLE_COLUMNS, FEEDBACK_COLUMNS, MODEL_COLUMNS,
+    TOKEN_COLUMNS,
 };
 use crate::StoreRead;
 use crate::error::StoreError;
 use crate::registry::{ModelRow, TokenRow};
-use crate::types::{AlertRow, CaseRow, DecisionRow, FeedbackRow, QueueFilter, Stats};
+use crate::types::{AlertRow, CaseRow, DecisionRow, ExampleRow, FeedbackRow, QueueFilter, Stats};
 
 impl StoreRead for SqliteStore {
     fn existing_keys(&self, keys: &[AlertKey]) -> Result<Vec<AlertKey>, StoreError> {
@@ -123,6 +124,18 @@ impl StoreRead for SqliteStore {
         })
     }
 
+    fn examples(&self, after: i64, limit: usize) -> Result<Vec<ExampleRow>, StoreError> {
+        let limit = if limit == 0 { -1 } else { limit as i64 };
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {EXAMPLE_COLUMNS} FROM examples e JOIN alerts a ON a.id = e.alert \
+                 WHERE e.id > ?1 ORDER BY e.id LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![after, limit], row::example)?;
+            rows.collect()
+        })
+    }
+
     fn get_state(&self, name: &str) -> Result<Option<String>, StoreError> {
         self.read(|c| {
             c.query_row("SELECT value FROM state WHERE key = ?1", [name], |r| {
@@ -159,6 +172,7 @@ impl StoreRead for SqliteStore {
                 new_patterns: count("SELECT COUNT(*) FROM cases WHERE new_pattern = 1")?,
                 decisions: count("SELECT COUNT(*) FROM decisions")?,
                 feedback: count("SELECT COUNT(*) FROM feedback")?,
+                examples: count("SELECT COUNT(*) FROM examples")?,
             })
         })
     }

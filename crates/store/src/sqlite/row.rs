@@ -7,7 +7,7 @@ use rusqlite::Row;
 use rusqlite::types::Type;
 
 use crate::registry::{ModelRow, TokenRow};
-use crate::types::{AlertRow, DecisionRow, FeedbackRow};
+use crate::types::{AlertRow, DecisionRow, ExampleRow, FeedbackRow, NewExample};
 
 /// How times are written: RFC 3339, UTC, `Z`, as many fraction digits as needed.
 pub(crate) fn time_text(t: &DateTime<Utc>) -> String {
@@ -134,6 +134,42 @@ pub(crate) fn feedback(r: &Row<'_>) -> rusqlite::Result<FeedbackRow> {
         note: r.get(5)?,
         feature: r.get(6)?,
         audit_index: r.get::<_, i64>(7)? as u64,
+    })
+}
+
+pub(crate) const EXAMPLE_COLUMNS: &str = "e.id, e.alert, a.key, e.source, e.labeller, \
+     e.labeller_token, e.token_name, e.time, e.label, e.reason_code, e.note, e.feature, e.model, \
+     e.package_sha256, e.reference, e.audit_index, a.verdict, a.category, a.state, a.features";
+
+pub(crate) fn example(r: &Row<'_>) -> rusqlite::Result<ExampleRow> {
+    let verdict: Option<String> = r.get(16)?;
+    let features: Option<String> = r.get(19)?;
+    Ok(ExampleRow {
+        id: r.get(0)?,
+        alert: r.get(1)?,
+        example: NewExample {
+            key: parsed(r, 2)?,
+            source: parsed(r, 3)?,
+            labeller: with_token(parsed(r, 4)?, r.get(5)?),
+            token_name: r.get(6)?,
+            time: time(r, 7)?,
+            label: parsed(r, 8)?,
+            reason_code: r.get(9)?,
+            note: r.get(10)?,
+            feature: r.get(11)?,
+            model: parsed_opt(r, 12)?,
+            package_sha256: r.get(13)?,
+            reference: r.get(14)?,
+        },
+        audit_index: r.get::<_, i64>(15)? as u64,
+        model_verdict: verdict
+            .map(|v| serde_json::from_value(serde_json::Value::String(v)).map_err(|e| bad(16, e)))
+            .transpose()?,
+        model_category: r.get(17)?,
+        state: parsed(r, 18)?,
+        features: features
+            .map(|f| serde_json::from_str(&f).map_err(|e| bad(19, e)))
+            .transpose()?,
     })
 }
 

@@ -9,7 +9,7 @@ use crate::Store;
 use crate::error::StoreError;
 use crate::mutation::{Applied, Mutation, Recorded};
 use crate::registry::ModelState;
-use crate::types::NewAlert;
+use crate::types::{NewAlert, NewExample};
 
 impl Store for SqliteStore {
     fn apply(&self, batch: &[Recorded]) -> Result<Vec<Applied>, StoreError> {
@@ -138,6 +138,10 @@ fn apply_one(
             }
             Ok(Applied::Decision { alert: id })
         }
+        Mutation::Teach(e) => match insert_example(tx, e, audit_index).map_err(err)? {
+            Some((id, inserted)) => Ok(Applied::Example { id, inserted }),
+            None => Err(StoreError::NoSuchKey(e.key.clone())),
+        },
         Mutation::PutState { name: key, value } => {
             tx.execute(
                 "INSERT INTO state (key, value) VALUES (?1, ?2) \
@@ -277,8 +281,8 @@ fn insert_alert(tx: &Connection, a: &NewAlert, audit_index: u64) -> rusqlite::Re
     tx.execute(
         "INSERT INTO alerts (key, alert_id, source_file, source_line, time, received_at, bundle, \
          p_malicious, verdict, category, flags, risk, tier, action, state, case_id, impact, \
-         reversible, blast_radius) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
-         ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+         reversible, blast_radius, features) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
+         ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
         params![
             key,
             a.key.id(),
@@ -298,13 +302,13 @@ fn insert_alert(tx: &Connection, a: &NewAlert, audit_index: u64) -> rusqlite::Re
             case,
             a.impact.map(|i| i.as_str()),
             a.reversible.map(i64::from),
-            a.blast_radius
+            a.blast_radius,
+            a.features.as_ref().map(to_json).transpose()?
         ],
     )?;
     let id = tx.last_insert_rowid();
     if let Some(p) = &a.package {
-        let json = serde_json::to_string(p)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        let json = to_json(p)?;
         tx.execute(
             "INSERT INTO packages (alert, schema_version, json) VALUES (?1, ?2, ?3)",
             params![id, p.schema_version, json],
@@ -324,6 +328,62 @@ fn insert_alert(tx: &Connection, a: &NewAlert, audit_index: u64) -> rusqlite::Re
         ],
     )?;
     Ok(Applied::Alert { id, inserted: true })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> rusqlite::Result<String> {
+    serde_json::to_string(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+/// Stores an example unless the alert holds one with the same source and reference.
+fn insert_example(
+    tx: &Connection,
+    e: &NewExample,
+    audit_index: u64,
+) -> Result<Option<(i64, bool)>, rusqlite::Error> {
+    let Some(alert): Option<i64> = tx
+        .query_row(
+            "SELECT id FROM alerts WHERE key = ?1",
+            [e.key.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    if let Some(reference) = &e.reference {
+        let found: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM examples WHERE alert = ?1 AND source = ?2 AND reference = ?3",
+                params![alert, e.source.as_str(), reference],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = found {
+            return Ok(Some((id, false)));
+        }
+    }
+    tx.execute(
+        "INSERT INTO examples (alert, source, labeller, labeller_token, token_name, time, label, \
+         reason_code, note, feature, model, package_sha256, reference, audit_index) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            alert,
+            e.source.as_str(),
+            e.labeller.to_string(),
+            e.labeller.token(),
+            e.token_name,
+            time_text(&e.time),
+            e.label.as_str(),
+            e.reason_code,
+            e.note,
+            e.feature,
+            e.model.as_ref().map(|m| m.as_str()),
+            e.package_sha256,
+            e.reference,
+            audit_index as i64
+        ],
+    )?;
+    Ok(Some((tx.last_insert_rowid(), true)))
 }
 
 /// The case row an alert joins: a new one when it opens a window, else the key's latest.
