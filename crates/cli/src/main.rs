@@ -37,6 +37,8 @@ enum Command {
     Token(cmd::token::Args),
     /// Register, list or activate model bundles (the registry)
     Model(cmd::model::Args),
+    /// The teaching set: import incident-ticket labels, list examples with their provenance
+    Teach(cmd::teach::Args),
     /// Replay days of SOC traffic with drift, faults, floods and simulated analysts
     Simulate(cmd::simulate::Args),
     /// Check a policy file or run its embedded tests
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(a),
         Command::Token(a) => cmd::token::run(a),
         Command::Model(a) => cmd::model::run(a),
+        Command::Teach(a) => cmd::teach::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Policy(a) => cmd::policy::run(a),
         Command::Audit(a) => cmd::audit::run(a),

@@ -467,3 +467,97 @@ fn a_simulation_file_with_an_unknown_key_is_refused_naming_file_and_line() {
         out_dir.display()
     );
 }
+
+#[test]
+fn incident_labels_import_into_the_teaching_set_once_and_list_with_their_provenance() {
+    let db = path("teach/arbiter.db");
+    ok(&[
+        "triage",
+        "--model",
+        &path("bundle"),
+        "--policy",
+        &policy_file(),
+        "--data",
+        &path("scn/test.csv"),
+        "--db",
+        &db,
+    ]);
+    let dir = work().root.join("teach");
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "alert,label,ticket\n\
+         soc-synthetic/test-000001,benign,INC-1\n\
+         soc-synthetic/test-000002,Not a family,INC-2\n",
+    )
+    .unwrap();
+    let refused = arbiter(&[
+        "teach",
+        "--db",
+        &db,
+        "import",
+        "--file",
+        &bad.display().to_string(),
+    ]);
+    assert!(!refused.status.success());
+    let err = text(&refused.stderr);
+    assert!(err.contains("line 3, field `label`"), "{err}");
+    assert_eq!(sqlite_count(&db, "SELECT COUNT(*) FROM examples"), 0);
+
+    let unknown = dir.join("unknown.ndjson");
+    std::fs::write(
+        &unknown,
+        "{\"alert\":\"soc-synthetic/no-such-alert\",\"label\":\"benign\",\"ticket\":\"INC-9\"}\n",
+    )
+    .unwrap();
+    let refused = arbiter(&[
+        "teach",
+        "--db",
+        &db,
+        "import",
+        "--file",
+        &unknown.display().to_string(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("line 1: alert"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    let good = dir.join("tickets.csv");
+    std::fs::write(
+        &good,
+        "alert,label,ticket,responder,note\n\
+         soc-synthetic/test-000001,benign,INC-1,carol,scheduled backup\n\
+         soc-synthetic/test-000002,brute_force,INC-2,carol,\n",
+    )
+    .unwrap();
+    let file = good.display().to_string();
+    let first = ok(&["teach", "--db", &db, "import", "--file", &file]);
+    assert!(first.contains("imported 2 labels"), "{first}");
+    let again = ok(&["teach", "--db", &db, "import", "--file", &file]);
+    assert!(
+        again.contains("imported 0 labels") && again.contains("2 already"),
+        "{again}"
+    );
+    assert_eq!(sqlite_count(&db, "SELECT COUNT(*) FROM examples"), 2);
+
+    let listed = ok(&["teach", "--db", &db, "list"]);
+    assert!(
+        listed.contains("incident_import") && listed.contains("INC-2"),
+        "{listed}"
+    );
+    assert!(listed.contains("incident/carol"), "{listed}");
+    let json = ok(&["teach", "--db", &db, "list", "--json"]);
+    let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(first["source"], "incident_import");
+    assert_eq!(first["label"], "benign");
+    assert!(
+        first["features"].as_object().is_some_and(|f| !f.is_empty()),
+        "the features the model read are kept: {first}"
+    );
+    assert_eq!(first["package_sha256"].as_str().map(str::len), Some(64));
+    let verified = ok(&["audit", "--audit", &path("teach/audit"), "verify"]);
+    assert!(verified.to_lowercase().contains("ok"), "{verified}");
+}

@@ -15,6 +15,7 @@ pub mod score;
 pub mod serve;
 pub mod simulate;
 pub mod split;
+pub mod teach;
 pub mod token;
 pub mod train;
 pub mod triage;
