@@ -11,6 +11,7 @@ pub mod explain;
 pub mod generate;
 pub mod model;
 pub mod policy;
+pub mod rehearse_poison;
 pub mod score;
 pub mod serve;
 pub mod simulate;

@@ -41,6 +41,10 @@ pub enum Command {
         #[arg(long)]
         format: Option<String>,
     },
+    /// Measure the poisoning screen on labelled data: one simulated analyst flips labels
+    /// (at random, and targeted at one family); flips caught, clean labels quarantined, and
+    /// the must-catch rows a candidate retrained with and without the screen would auto-close
+    Rehearse(super::rehearse_poison::Args),
     /// The teaching set, oldest first, with each example's provenance and the counts
     List {
         /// One JSON object per example (with the features it trains on)
@@ -72,6 +76,7 @@ fn format_of(file: &Path, given: Option<&str>) -> anyhow::Result<LabelFormat> {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
+        Command::Rehearse(a) => return super::rehearse_poison::run(a),
         Command::Import { file, format } => {
             let format = format_of(&file, format.as_deref())?;
             let text = std::fs::read_to_string(&file)
