@@ -52,6 +52,11 @@ pub struct Explaining {
 pub const MEMO_BYTES: usize = 48 << 20;
 
 impl Explaining {
+    /// The resolved past alerts similar cases come from, when there are any.
+    pub fn cases(&self) -> Option<&CaseStore> {
+        self.cases.as_ref()
+    }
+
     pub fn new(
         model: std::sync::Arc<Model>,
         cases: Option<CaseStore>,

@@ -181,6 +181,7 @@ impl App {
             .map(|p| arbiter_triage::load_cases(&model, p))
             .transpose()?;
         let scorer = Arc::new(Scorer::new(model.clone(), cases, None)?);
+        scorer.learn_cases(store.as_ref())?;
         arbiter_triage::put_in_force(
             &mut ledger,
             &text,

@@ -8,7 +8,7 @@ use arbiter_core::Permission;
 use axum::routing::{MethodRouter, delete, get, post, put};
 use serde_json::{Value, json};
 
-use crate::api::{admin, audit, decision, ingest, ops, queue, tokens};
+use crate::api::{admin, audit, decision, ingest, ops, queue, teaching, tokens};
 use crate::app::App;
 use crate::console;
 
@@ -213,6 +213,20 @@ pub static ROUTES: &[Route] = &[
             (200, "decision audited and stored"),
         ),
         handler: || post(decision::decide),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/teaching",
+        access: Api(Read),
+        what: "read the teaching set",
+        doc: doc(
+            "teaching",
+            "Teaching examples, oldest first, each with its label provenance (source, \
+             labeller and token, reason, the feature that should have mattered, model and \
+             evidence-package hash) and the features it trains on; `after` and `limit` page",
+            "examples, counts and the next page's `after`",
+        ),
+        handler: || get(teaching::list),
     },
     Route {
         method: "GET",

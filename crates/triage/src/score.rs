@@ -40,6 +40,14 @@ pub fn scoring_pool_gives_way() {
 pub struct Scorer {
     explaining: Arc<Explaining>,
     asset_index: Option<usize>,
+    taught: std::sync::Mutex<Taught>,
+}
+
+/// How far [`Scorer::learn_cases`] has read the teaching set.
+#[derive(Debug, Default)]
+struct Taught {
+    after: i64,
+    alerts: std::collections::HashSet<i64>,
 }
 
 /// What scoring a batch gave.
@@ -71,10 +79,61 @@ impl Scorer {
         let asset_index = asset_field
             .as_ref()
             .and_then(|name| model.encoder.spec.names.iter().position(|n| n == name));
+        // Without a file of past cases, similar cases come from the alerts analysts resolve.
+        let cases = cases.unwrap_or_else(|| CaseStore::empty(&model, "resolved alerts"));
         Ok(Scorer {
-            explaining: Arc::new(Explaining::new(model, cases)?),
+            explaining: Arc::new(Explaining::new(model, Some(cases))?),
             asset_index,
+            taught: std::sync::Mutex::new(Taught::default()),
         })
+    }
+
+    /// Adds the alerts people resolved since the last call — the teaching set's examples
+    /// whose features were kept, one case per alert, labelled as the first example on it
+    /// says — to the similar cases every later package is compared with. Returns how many
+    /// were added.
+    pub fn learn_cases(
+        &self,
+        store: &dyn arbiter_store::StoreRead,
+    ) -> Result<usize, arbiter_store::StoreError> {
+        let Some(cases) = self.explaining.cases() else {
+            return Ok(0);
+        };
+        let model = self.model();
+        let mut t = self
+            .taught
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut added = 0;
+        loop {
+            let page = store.examples(t.after, 1000)?;
+            let Some(last) = page.last().map(|e| e.id) else {
+                break;
+            };
+            for e in &page {
+                let Some(features) = &e.features else {
+                    continue;
+                };
+                if !t.alerts.insert(e.alert) {
+                    continue;
+                }
+                let record = Record::from_observed(&model.schema, features, e.alert as u64);
+                let source = arbiter_core::RowSource {
+                    file: "store".into(),
+                    line: e.alert as u64,
+                };
+                cases.add(
+                    model,
+                    &e.example.key.to_string(),
+                    source,
+                    e.example.label.as_str(),
+                    &record,
+                );
+                added += 1;
+            }
+            t.after = last;
+        }
+        Ok(added)
     }
 
     pub fn model(&self) -> &Arc<Model> {

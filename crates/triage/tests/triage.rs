@@ -284,3 +284,76 @@ fn rate_limits_and_flood_control_carry_over_a_restart() {
         "flood control was rebuilt from the stored cases"
     );
 }
+
+#[test]
+fn an_alert_a_person_resolved_becomes_a_similar_case_for_every_alert_after_it() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let mut ledger = Ledger::open(store.clone(), &dir.path().join("audit"), clock())
+        .unwrap()
+        .ledger;
+    let (policy, text) = policy();
+    put_in_force(
+        &mut ledger,
+        &text,
+        "policies/default.yaml",
+        &f.model,
+        &f.bundle,
+        &Actor::system("test"),
+    )
+    .unwrap();
+    let scorer = Arc::new(Scorer::new(f.model.clone(), None, None).unwrap());
+    let mut engine = Engine::new(scorer.clone(), policy, &ledger, Duration::from_secs(60)).unwrap();
+    let mut all = batches(&f.test[..60], 30);
+    let mut sum = Summary::default();
+    let first = engine
+        .triage(all.remove(0), "test.csv", &mut ledger, &mut sum)
+        .unwrap();
+    let p = store.package(first[0].id).unwrap().unwrap();
+    assert!(p.similar_cases.cases.is_empty());
+    assert!(
+        p.similar_cases
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("resolved yet"),
+        "{:?}",
+        p.similar_cases
+    );
+    let resolved = store.alert(first[0].id).unwrap().unwrap();
+    let rules = arbiter_ledger::Rules {
+        reason_codes: vec!["model_wrong".into()],
+        labels: vec!["benign".into()],
+        features: vec![],
+    };
+    let req = arbiter_ledger::DecisionRequest {
+        action: "override".into(),
+        reason_code: Some("model_wrong".into()),
+        note: Some("a scheduled job".into()),
+        label: Some("benign".into()),
+        feature: None,
+    };
+    let ann = Actor::person("ann", arbiter_core::Role::Analyst, 1);
+    ledger.decide(resolved.id, &req, &ann, &rules).unwrap();
+    assert_eq!(scorer.learn_cases(store.as_ref()).unwrap(), 1);
+    assert_eq!(
+        scorer.learn_cases(store.as_ref()).unwrap(),
+        0,
+        "each alert once"
+    );
+    let later = engine
+        .triage(all.remove(0), "test.csv", &mut ledger, &mut sum)
+        .unwrap();
+    for t in &later {
+        let p = store.package(t.id).unwrap().unwrap();
+        let c = &p.similar_cases;
+        assert_eq!(c.cases.len(), 1, "{c:?}");
+        assert_eq!(c.cases[0].alert_id, resolved.key.to_string());
+        assert_eq!(c.cases[0].resolution, "benign");
+        assert!(
+            c.store.as_deref().unwrap().contains("1 resolved alerts"),
+            "{c:?}"
+        );
+    }
+}

@@ -182,12 +182,15 @@ pub async fn put_model(
     }
     let cases = app.0.cases.clone();
     let m2 = model.clone();
+    let store = app.0.store.clone();
     let scorer = tokio::task::spawn_blocking(move || {
         let cases = cases
             .as_deref()
             .map(|p| arbiter_triage::load_cases(&m2, p))
             .transpose()?;
-        Scorer::new(m2, cases, None)
+        let scorer = Scorer::new(m2, cases, None)?;
+        scorer.learn_cases(store.as_ref())?;
+        Ok::<_, ApiError>(scorer)
     })
     .await
     .map_err(|e| ApiError::internal(format!("the loading task failed: {e}")))??;

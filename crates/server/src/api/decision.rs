@@ -32,6 +32,9 @@ pub async fn apply(
             other => Ok(other?),
         })
         .await?;
+    // A resolved alert is a similar case for every later package.
+    let scorer = app.scorer();
+    app.read(move |s, _| Ok(scorer.learn_cases(s)?)).await?;
     let m = &app.0.metrics;
     m.count("arbiter_human_decisions_total", outcome.decision.as_str());
     if let Some(ms) = outcome.ms_to_decision {

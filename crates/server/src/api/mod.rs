@@ -7,6 +7,7 @@ pub mod decision;
 pub mod ingest;
 pub mod ops;
 pub mod queue;
+pub mod teaching;
 pub mod tokens;
 pub mod types;
 

@@ -89,6 +89,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cases,
         args.asset_field.as_deref(),
     )?);
+    // Alerts people resolved in this store are similar cases too.
+    scorer.learn_cases(ledger.store().as_ref())?;
     // Policy and model are audited before the first decision that uses them.
     arbiter_triage::put_in_force(
         &mut ledger,
