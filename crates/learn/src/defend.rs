@@ -15,7 +15,9 @@
 //! The prior that the true label is malicious mixes model and neighbours; the labeller's
 //! accuracy turns it into the posterior that *this* label is right. An example whose posterior
 //! is below [`Screen::min_posterior`] is quarantined: a reliable labeller's correction of a
-//! confident model survives, a labeller who often disagrees with everything does not. Two more
+//! confident model survives, a labeller who often disagrees with everything does not. A
+//! labeller whose estimated accuracy falls below [`Screen::suspect_accuracy`] is a suspect,
+//! and their labels need the stronger [`Screen::suspect_posterior`]. Two more
 //! rules stand regardless of the posterior: a malicious → benign flip on a high-impact family
 //! counts only once a second, different person agrees; and no labeller's examples carry more
 //! than [`Screen::labeller_cap`] of the new weight.
@@ -51,6 +53,10 @@ pub struct Screen {
     pub model_weight: f64,
     /// An example whose label has a lower posterior of being right is quarantined.
     pub min_posterior: f64,
+    /// A labeller estimated less accurate than this is a suspect: their labels need a
+    /// posterior of at least [`Screen::suspect_posterior`].
+    pub suspect_accuracy: f64,
+    pub suspect_posterior: f64,
     /// Families on which a malicious → benign flip needs a second, different reviewer.
     pub high_impact: Vec<String>,
     /// The model's P(malicious) above which a benign label on a high-impact family is a flip.
@@ -68,6 +74,8 @@ impl Default for Screen {
         Screen {
             model_weight: 0.5,
             min_posterior: 0.5,
+            suspect_accuracy: 0.97,
+            suspect_posterior: 0.9,
             high_impact: Vec::new(),
             flip_p: 0.5,
             labeller_cap: 0.25,
@@ -84,6 +92,8 @@ pub enum Quarantine {
     /// The evidence says this label is more likely wrong than right.
     Implausible {
         posterior: f64,
+        /// The posterior this label needed.
+        floor: f64,
         model_p: f64,
         neighbours_malicious: Option<f64>,
         labeller_accuracy: f64,
@@ -98,13 +108,16 @@ impl Quarantine {
         match self {
             Quarantine::Implausible {
                 posterior,
+                floor,
                 model_p,
                 neighbours_malicious,
                 labeller_accuracy,
             } => format!(
-                "the label is more likely wrong than right (posterior {posterior:.2}): the \
-                 model says P(malicious) {model_p:.3}{}, and this labeller's estimated \
-                 accuracy is {labeller_accuracy:.3}",
+                "the evidence gives this label a {:.0} % chance of being right, below the \
+                 {:.0} % it needs: the model says P(malicious) {model_p:.3}{}, and this \
+                 labeller's estimated accuracy is {labeller_accuracy:.3}",
+                posterior * 100.0,
+                floor * 100.0,
                 neighbours_malicious.map_or(String::new(), |s| format!(
                     ", {:.0} % of its nearest trusted rows are malicious",
                     s * 100.0
@@ -236,9 +249,15 @@ pub fn screen(cands: &[Candidate], s: &Screen) -> Screening {
                 b * a / (b * a + m * (1.0 - a))
             };
             let mut quarantine = Vec::new();
-            if posterior < s.min_posterior {
+            let floor = if accuracy[&c.labeller] < s.suspect_accuracy {
+                s.suspect_posterior.max(s.min_posterior)
+            } else {
+                s.min_posterior
+            };
+            if posterior < floor {
                 quarantine.push(Quarantine::Implausible {
                     posterior,
+                    floor,
                     model_p: c.model_p,
                     neighbours_malicious: c.neighbours_malicious,
                     labeller_accuracy: accuracy[&c.labeller],

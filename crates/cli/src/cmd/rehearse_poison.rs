@@ -108,6 +108,8 @@ struct Scenario {
     honest_accuracy_min: f64,
     poisoner_weight_share: f64,
     defences: Vec<Caught>,
+    /// The shipped screen at other posterior floors.
+    frontier: Vec<Caught>,
     retrained: Vec<Retrained>,
 }
 
@@ -373,12 +375,49 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let full = screen(&cands, &shipped_screen);
         tally(
             &format!(
-                "all: posterior, second reviewer for benign flips on {}, labeller cap {}",
+                "all (shipped): posterior with the suspect rule, second reviewer for benign \
+                 flips on {}, labeller cap {}",
                 high_impact.join(", "),
                 shipped_screen.labeller_cap
             ),
             &|j, _| !full.examples[j].accepted(),
         );
+        // The frontier: the shipped screen at other posterior floors.
+        let mut frontier = Vec::new();
+        for floor in [0.3, 0.5, 0.6, 0.7, 0.8, 0.9] {
+            let sc = screen(
+                &cands,
+                &Screen {
+                    min_posterior: floor,
+                    ..shipped_screen.clone()
+                },
+            );
+            let mut c = Caught {
+                defence: format!("posterior floor {floor}"),
+                flipped: 0,
+                flips_caught: 0,
+                clean: 0,
+                clean_quarantined: 0,
+                corrections: 0,
+                corrections_quarantined: 0,
+            };
+            for (j, x) in cands.iter().enumerate() {
+                let Some(f) = truth_flipped[j] else { continue };
+                let q = !sc.examples[j].accepted();
+                if f {
+                    c.flipped += 1;
+                    c.flips_caught += usize::from(q);
+                } else {
+                    c.clean += 1;
+                    c.clean_quarantined += usize::from(q);
+                    if model_verdict_wrong(x) {
+                        c.corrections += 1;
+                        c.corrections_quarantined += usize::from(q);
+                    }
+                }
+            }
+            frontier.push(c);
+        }
         let honest_accuracy_min = full
             .accuracy
             .iter()
@@ -442,6 +481,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             honest_accuracy_min,
             poisoner_weight_share: full.weight_share.get("analyst-1").copied().unwrap_or(0.0),
             defences,
+            frontier,
             retrained,
         });
     }
@@ -520,6 +560,16 @@ fn markdown(r: &Report) -> String {
             s += &format!(
                 "| {} | {} | {} | {} |\n",
                 d.defence,
+                pct(d.flips_caught, d.flipped),
+                pct(d.clean_quarantined, d.clean),
+                pct(d.corrections_quarantined, d.corrections)
+            );
+        }
+        s += "\nThe shipped screen at other posterior floors (the default is 0.5; suspects need 0.9 or the floor, whichever is higher):\n\n| floor | flips caught | clean quarantined | corrections quarantined |\n|---|---|---|---|\n";
+        for d in &sc.frontier {
+            s += &format!(
+                "| {} | {} | {} | {} |\n",
+                d.defence.trim_start_matches("posterior floor "),
                 pct(d.flips_caught, d.flipped),
                 pct(d.clean_quarantined, d.clean),
                 pct(d.corrections_quarantined, d.corrections)
