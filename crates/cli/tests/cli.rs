@@ -558,6 +558,28 @@ fn incident_labels_import_into_the_teaching_set_once_and_list_with_their_provena
         "the features the model read are kept: {first}"
     );
     assert_eq!(first["package_sha256"].as_str().map(str::len), Some(64));
+    let screened = ok(&["teach", "--db", &db, "quarantine", "--all"]);
+    assert!(
+        screened.contains("2 examples, 0 quarantined") && screened.contains("incident/carol 1.000"),
+        "imported incident labels are the trusted tier: {screened}"
+    );
+    let released = ok(&[
+        "teach",
+        "--db",
+        &db,
+        "release",
+        "2",
+        "--reason",
+        "the IR team confirmed it",
+    ]);
+    assert!(released.contains("released example 2"), "{released}");
+    let twice = arbiter(&["teach", "--db", &db, "release", "2", "--reason", "again"]);
+    assert!(!twice.status.success());
+    assert!(
+        text(&twice.stderr).contains("already released"),
+        "{}",
+        text(&twice.stderr)
+    );
     let verified = ok(&["audit", "--audit", &path("teach/audit"), "verify"]);
     assert!(verified.to_lowercase().contains("ok"), "{verified}");
 }

@@ -140,11 +140,14 @@ pub struct Screened {
     /// Training weight (0 when quarantined): the labeller's accuracy, capped per labeller.
     pub weight: f64,
     pub quarantine: Vec<Quarantine>,
+    /// Who let it into training despite the quarantine, when someone did.
+    pub released_by: Option<String>,
 }
 
 impl Screened {
+    /// Whether training may use the example: nothing against it, or a lead released it.
     pub fn accepted(&self) -> bool {
-        self.quarantine.is_empty()
+        self.quarantine.is_empty() || self.released_by.is_some()
     }
 }
 
@@ -276,6 +279,7 @@ pub fn screen(cands: &[Candidate], s: &Screen) -> Screening {
                 posterior,
                 weight: if quarantine.is_empty() { a } else { 0.0 },
                 quarantine,
+                released_by: None,
             }
         })
         .collect();
@@ -285,6 +289,45 @@ pub fn screen(cands: &[Candidate], s: &Screen) -> Screening {
         accuracy,
         weight_share,
     }
+}
+
+/// Screens the stored teaching set: the champion's probability is the one stored with each
+/// alert (0.5 when it never scored it), `neighbours` the malicious share among each example's
+/// nearest trusted rows when known. An example a lead released is accepted with its
+/// labeller's weight, its quarantine reasons kept for the record.
+pub fn screen_rows(
+    rows: &[arbiter_store::ExampleRow],
+    neighbours: Option<&[Option<f64>]>,
+    s: &Screen,
+) -> Screening {
+    let cands: Vec<Candidate> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Candidate {
+            id: r.id,
+            item: r.example.key.to_string(),
+            labeller: r
+                .example
+                .labeller
+                .person_name()
+                .map_or_else(|| r.example.labeller.to_string(), str::to_string),
+            trusted: r.example.source.trusted(),
+            label: r.example.label.clone(),
+            model_p: r.model_p.unwrap_or(0.5),
+            model_family: r.model_category.clone(),
+            neighbours_malicious: neighbours.and_then(|n| n.get(i).copied().flatten()),
+        })
+        .collect();
+    let mut out = screen(&cands, s);
+    for ((e, r), c) in out.examples.iter_mut().zip(rows).zip(&cands) {
+        if let Some(rel) = &r.release
+            && !e.quarantine.is_empty()
+        {
+            e.released_by = Some(rel.by.to_string());
+            e.weight = out.accuracy.get(&c.labeller).copied().unwrap_or(0.0);
+        }
+    }
+    out
 }
 
 /// The high-impact family a benign label flips, when it does.

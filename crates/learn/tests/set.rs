@@ -47,7 +47,9 @@ fn row(id: i64, source: LabelSource, features: bool, label: &str) -> ExampleRow 
         },
         model_verdict: Some(arbiter_core::Verdict::Malicious),
         model_category: Some("dos".into()),
+        model_p: Some(0.9),
         state: AlertState::Overridden,
+        release: None,
         features: features.then_some(observed),
         audit_index: 100 + id as u64,
     }

@@ -249,6 +249,7 @@ fn missing(
         }
         Mutation::RegisterModel(m) => s.model(&m.id)?.is_none().then(|| format!("model {}", m.id)),
         Mutation::PutState { .. }
+        | Mutation::ReleaseExample { .. }
         | Mutation::RevokeToken { .. }
         | Mutation::SetModelState { .. } => None,
     })

@@ -1,17 +1,18 @@
 //! The teaching set's writes: the example a human decision leaves behind, and labels imported
 //! from incident tickets. Both go through [`Ledger::record`] like every other change, so no
-//! example exists that the audit log does not name with its provenance.
+//! example exists that the audit log does not name with its provenance. A lead releasing a
+//! quarantined example is audited the same way.
 
 use std::collections::HashSet;
 
 use arbiter_audit::{Entry, EntryKind};
-use arbiter_core::{Actor, AlertKey, AlertState, Decision, Label, LabelSource};
+use arbiter_core::{Actor, AlertKey, AlertState, Decision, Label, LabelSource, Role};
 use arbiter_store::{AlertRow, DecisionRow, Mutation, NewExample};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::human::{Plan, Refusal, approvals};
+use crate::human::{MAX_NOTE_BYTES, Plan, Refusal, approvals};
 use crate::{Change, Ledger, LedgerError};
 
 /// Imported labels per audit entry: an import of thousands of tickets stays many entries of
@@ -249,5 +250,73 @@ impl Ledger {
             already,
             audit,
         })
+    }
+}
+
+impl Ledger {
+    /// Lets quarantined example `id` into training: only a lead or an admin (or the operator
+    /// offline) may, with a reason; audited before it takes effect. Returns the audit index.
+    pub fn release_example(
+        &mut self,
+        id: i64,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<u64, LedgerError> {
+        let allowed = match actor {
+            Actor::Person { role, .. } => matches!(role, Role::Lead | Role::Admin),
+            Actor::System(_) => true,
+            _ => false,
+        };
+        if !allowed {
+            return Err(LedgerError::Refused(Refusal::Invalid(format!(
+                "{actor} may not release a quarantined example: a lead or an admin decides \
+                 what enters training"
+            ))));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() || reason.len() > MAX_NOTE_BYTES {
+            return Err(LedgerError::Refused(Refusal::Invalid(format!(
+                "a release needs a reason of 1 to {MAX_NOTE_BYTES} bytes: say why the label \
+                 is right although the screen doubted it"
+            ))));
+        }
+        let store = self.store().clone();
+        let Some(row) = store.examples(id - 1, 1)?.into_iter().find(|e| e.id == id) else {
+            return Err(LedgerError::Refused(Refusal::Invalid(format!(
+                "no teaching example with id {id}"
+            ))));
+        };
+        if let Some(r) = &row.release {
+            return Err(LedgerError::Refused(Refusal::Conflict(format!(
+                "example {id} was already released by {} at {}",
+                r.by,
+                r.at.to_rfc3339()
+            ))));
+        }
+        let now = self.clock.now();
+        let change = Change {
+            entry: Entry {
+                time: now,
+                kind: EntryKind::Teaching,
+                actor: actor.to_string(),
+                entities: crate::admin::with_person(
+                    vec![row.example.key.entity(), format!("example:{id}")],
+                    actor,
+                ),
+                summary: format!(
+                    "teaching example {id} ({} on {}, by {}) released from quarantine by \
+                     {actor}: {reason}",
+                    row.example.label, row.example.key, row.example.labeller
+                ),
+                body: serde_json::json!({"example": id, "reason": reason}),
+            },
+            mutations: vec![Mutation::ReleaseExample {
+                id,
+                by: actor.clone(),
+                at: now,
+                reason: reason.to_string(),
+            }],
+        };
+        Ok(self.record(vec![change])?.0.start)
     }
 }

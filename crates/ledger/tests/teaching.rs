@@ -287,3 +287,45 @@ fn a_store_rebuilt_from_the_log_has_the_same_teaching_set() {
     assert_eq!(b.len(), 2);
     assert!(opened.ledger.check_store().unwrap().missing.is_empty());
 }
+
+#[test]
+fn only_a_lead_releases_a_quarantined_example_with_a_reason_and_only_once() {
+    for (name, dir, store) in backends() {
+        let mut l = opened(store.clone(), dir.path());
+        let ann = Actor::person("ann", Role::Analyst, 1);
+        l.decide(
+            id(store.as_ref(), 1),
+            &req("override", Some("benign")),
+            &ann,
+            &rules(),
+        )
+        .unwrap();
+        let ex = store.examples(0, 0).unwrap()[0].id;
+        let refused = l.release_example(ex, "looks fine", &ann).unwrap_err();
+        assert!(
+            refused.to_string().contains("a lead or an admin"),
+            "{refused}"
+        );
+        let lee = Actor::person("lee", Role::Lead, 2);
+        let blank = l.release_example(ex, "  ", &lee).unwrap_err();
+        assert!(blank.to_string().contains("reason"), "{blank}");
+        let at = l
+            .release_example(ex, "the ticket confirms a backup job", &lee)
+            .unwrap();
+        let entry = l.audit().entry(at).unwrap();
+        assert_eq!(entry.kind, arbiter_audit::EntryKind::Teaching, "{name}");
+        assert!(
+            entry
+                .summary
+                .contains("released from quarantine by lead:lee"),
+            "{}",
+            entry.summary
+        );
+        let r = store.examples(0, 0).unwrap()[0].release.clone().unwrap();
+        assert_eq!(r.reason, "the ticket confirms a backup job", "{name}");
+        let again = l.release_example(ex, "again", &lee).unwrap_err();
+        assert!(again.to_string().contains("already released"), "{again}");
+        let none = l.release_example(999, "x", &lee).unwrap_err();
+        assert!(none.to_string().contains("999"), "{none}");
+    }
+}

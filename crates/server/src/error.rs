@@ -109,6 +109,7 @@ impl From<StoreError> for ApiError {
             StoreError::NoSuchAlert(_)
             | StoreError::NoSuchKey(_)
             | StoreError::NoSuchToken(_)
+            | StoreError::NoSuchExample(_)
             | StoreError::NoSuchModel(_) => ApiError::not_found(m),
             StoreError::StaleState { .. }
             | StoreError::InvalidTransition { .. }

@@ -52,6 +52,7 @@ macro_rules! conformance_suite {
                 an_example_on_an_unknown_key_is_refused_and_nothing_is_applied,
                 an_example_with_a_stored_source_and_reference_is_stored_once,
                 examples_are_read_in_pages_oldest_first,
+                a_released_example_says_who_released_it_and_why_once,
             );
         }
     };

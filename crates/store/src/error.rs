@@ -61,6 +61,8 @@ pub enum StoreError {
     Duplicate { what: &'static str, value: String },
     #[error("no token with id {0}")]
     NoSuchToken(i64),
+    #[error("no teaching example with id {0}")]
+    NoSuchExample(i64),
     #[error("no registered model {0}")]
     NoSuchModel(ModelId),
     /// Compare-and-set on a model's registry state failed.

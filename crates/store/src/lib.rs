@@ -33,7 +33,7 @@ pub use registry::{ModelRow, ModelState, NewModel, NewToken, TokenRow};
 pub use sqlite::SqliteStore;
 pub use types::{
     AlertRow, CaseRow, CaseUpdate, DecisionRow, ExampleRow, FeedbackRow, NewAlert, NewDecision,
-    NewExample, NewFeedback, QueueFilter, Stats,
+    NewExample, NewFeedback, QueueFilter, Release, Stats,
 };
 
 use arbiter_core::{AlertKey, EvidencePackage, ModelId};

@@ -13,7 +13,7 @@ use crate::mutation::{Applied, Mutation, Recorded};
 use crate::registry::{ModelRow, ModelState, TokenRow};
 use crate::types::{
     AlertRow, CaseRow, DecisionRow, ExampleRow, FeedbackRow, NewAlert, NewExample, QueueFilter,
-    Stats,
+    Release, Stats,
 };
 use crate::{Store, StoreRead};
 
@@ -32,6 +32,7 @@ struct Mem {
     features: HashMap<i64, Observed>,
     /// `(id, alert, example, audit index)`.
     examples: Vec<(i64, i64, NewExample, u64)>,
+    released: HashMap<i64, Release>,
     decisions: Vec<DecisionRow>,
     feedback: Vec<FeedbackRow>,
     cases: Vec<Case>,
@@ -57,6 +58,7 @@ enum Undo {
         old: Option<String>,
     },
     Example,
+    Release(i64),
     Token,
     Revoke {
         id: i64,
@@ -111,6 +113,35 @@ impl Mem {
     fn apply(&mut self, index: u64, m: &Mutation) -> Result<(Applied, Undo), StoreError> {
         match m {
             Mutation::InsertAlert(a) => Ok(self.insert(a, index)),
+            Mutation::ReleaseExample { id, by, at, reason } => {
+                if !self.examples.iter().any(|(x, ..)| x == id) {
+                    return Err(StoreError::NoSuchExample(*id));
+                }
+                if self.released.contains_key(id) {
+                    return Ok((
+                        Applied::Released {
+                            id: *id,
+                            released: false,
+                        },
+                        Undo::Nothing,
+                    ));
+                }
+                self.released.insert(
+                    *id,
+                    Release {
+                        by: without_token(by),
+                        at: *at,
+                        reason: reason.clone(),
+                    },
+                );
+                Ok((
+                    Applied::Released {
+                        id: *id,
+                        released: true,
+                    },
+                    Undo::Release(*id),
+                ))
+            }
             Mutation::Teach(e) => {
                 let alert = *self
                     .by_key
@@ -418,6 +449,9 @@ impl Mem {
             Undo::Example => {
                 self.examples.pop();
             }
+            Undo::Release(id) => {
+                self.released.remove(&id);
+            }
             Undo::Token => {
                 self.tokens.pop();
             }
@@ -523,7 +557,9 @@ impl StoreRead for MemoryStore {
                             example: e.clone(),
                             model_verdict: a.verdict,
                             model_category: a.category.clone(),
+                            model_p: a.p_malicious,
                             state: a.state,
+                            release: m.released.get(id).cloned(),
                             features: m.features.get(alert).cloned(),
                             audit_index: *index,
                         }

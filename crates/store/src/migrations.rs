@@ -139,7 +139,10 @@ CREATE TABLE examples (
     model          TEXT,
     package_sha256 TEXT,
     reference      TEXT,
-    audit_index    INTEGER NOT NULL
+    audit_index    INTEGER NOT NULL,
+    released_by    TEXT,                -- a lead let a quarantined example into training
+    released_at    TEXT,
+    release_reason TEXT
 );
 CREATE INDEX examples_alert ON examples(alert);
 CREATE UNIQUE INDEX examples_once ON examples(alert, source, reference) WHERE reference IS NOT NULL;

@@ -29,6 +29,14 @@ pub enum Mutation {
     /// A labelled example enters the teaching set. The alert must be stored; an example with
     /// the same alert, source and reference as one stored is skipped (idempotent imports).
     Teach(Box<NewExample>),
+    /// A lead lets a quarantined example into training. Releasing a released example
+    /// changes nothing.
+    ReleaseExample {
+        id: i64,
+        by: arbiter_core::Actor,
+        at: DateTime<Utc>,
+        reason: String,
+    },
     /// Small named state (rate-limit buckets, the policy in force), as JSON or text.
     PutState {
         name: String,
@@ -77,6 +85,11 @@ pub enum Applied {
     Example {
         id: i64,
         inserted: bool,
+    },
+    /// `released` is false when the example was already released.
+    Released {
+        id: i64,
+        released: bool,
     },
     State,
     Token {

@@ -185,10 +185,24 @@ pub struct ExampleRow {
     /// The model's verdict and family on the alert, when it scored it.
     pub model_verdict: Option<Verdict>,
     pub model_category: Option<String>,
+    /// The model's calibrated P(malicious) on the alert, when it scored it.
+    pub model_p: Option<f64>,
     /// The alert's state when the example was read.
     pub state: AlertState,
+    /// Set when a lead let the example into training although the poisoning screen
+    /// quarantined it.
+    pub release: Option<Release>,
     pub features: Option<Observed>,
     pub audit_index: u64,
+}
+
+/// A quarantined example let into training, by whom and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    pub by: Actor,
+    pub at: DateTime<Utc>,
+    pub reason: String,
 }
 
 /// What the queue shows; `None` means any.

@@ -363,10 +363,21 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     .is_some_and(|n| if mal { n < 0.2 } else { n > 0.8 })
             },
         );
-        let plain = screen(&cands, &Screen::default());
+        let plain = screen(
+            &cands,
+            &Screen {
+                suspect_accuracy: 0.0,
+                ..Screen::default()
+            },
+        );
         tally(
             "Dawid-Skene posterior < 0.5 (model + neighbours + labeller accuracy)",
             &|j, _| !plain.examples[j].accepted(),
+        );
+        let suspects = screen(&cands, &Screen::default());
+        tally(
+            "the posterior, and at least 0.9 for a labeller estimated below 0.97 accurate",
+            &|j, _| !suspects.examples[j].accepted(),
         );
         let shipped_screen = Screen {
             high_impact: high_impact.clone(),

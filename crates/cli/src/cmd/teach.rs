@@ -45,6 +45,29 @@ pub enum Command {
     /// (at random, and targeted at one family); flips caught, clean labels quarantined, and
     /// the must-catch rows a candidate retrained with and without the screen would auto-close
     Rehearse(super::rehearse_poison::Args),
+    /// Screen the teaching set for poisoning and list what is quarantined, with the reasons,
+    /// and each labeller's estimated accuracy
+    Quarantine {
+        /// Families on which a malicious → benign flip needs a second reviewer (comma list)
+        #[arg(long, value_delimiter = ',')]
+        high_impact: Vec<String>,
+        /// Labelled rows (e.g. the training file) for k-NN label consistency, read with
+        /// --model's schema
+        #[arg(long, requires = "model")]
+        reference: Option<PathBuf>,
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Also list accepted examples
+        #[arg(long)]
+        all: bool,
+    },
+    /// Let a quarantined example into training (a lead's call, audited)
+    Release {
+        id: i64,
+        /// Why the label is right although the screen doubted it
+        #[arg(long)]
+        reason: String,
+    },
     /// The teaching set, oldest first, with each example's provenance and the counts
     List {
         /// One JSON object per example (with the features it trains on)
@@ -77,6 +100,101 @@ fn format_of(file: &Path, given: Option<&str>) -> anyhow::Result<LabelFormat> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Rehearse(a) => return super::rehearse_poison::run(a),
+        Command::Quarantine {
+            high_impact,
+            reference,
+            model,
+            all,
+        } => {
+            let store = SqliteStore::open(&args.db)?;
+            let rows = store.examples(0, 0)?;
+            let shares = match (&reference, &model) {
+                (Some(file), Some(bundle)) => {
+                    let model = arbiter_model::Model::load(bundle)?;
+                    let data = arbiter_ingest::load(
+                        &model.schema,
+                        file,
+                        arbiter_ingest::OnError::Skip,
+                        &mut |_, _| {},
+                    )?;
+                    let refs: Vec<&arbiter_ingest::Record> = data.records.iter().collect();
+                    let nb = arbiter_learn::neighbours::Neighbours::new(&model, &refs, 10);
+                    let recs: Vec<arbiter_ingest::Record> = rows
+                        .iter()
+                        .map(|r| {
+                            r.features.as_ref().map_or_else(
+                                || {
+                                    arbiter_ingest::Record::from_observed(
+                                        &model.schema,
+                                        &Default::default(),
+                                        0,
+                                    )
+                                },
+                                |f| arbiter_ingest::Record::from_observed(&model.schema, f, 0),
+                            )
+                        })
+                        .collect();
+                    let refs: Vec<&arbiter_ingest::Record> = recs.iter().collect();
+                    Some(nb.malicious_share(&model, &refs))
+                }
+                _ => None,
+            };
+            let s = arbiter_learn::Screen {
+                high_impact,
+                ..arbiter_learn::Screen::default()
+            };
+            let out = arbiter_learn::defend::screen_rows(&rows, shares.as_deref(), &s);
+            let mut held = 0;
+            for (r, e) in rows.iter().zip(&out.examples) {
+                let quarantined = !e.quarantine.is_empty();
+                held += usize::from(quarantined && e.released_by.is_none());
+                if !quarantined && !all {
+                    continue;
+                }
+                let state = match (&e.released_by, quarantined) {
+                    (Some(by), _) => format!("released by {by}"),
+                    (None, true) => "QUARANTINED".to_string(),
+                    (None, false) => format!("accepted, weight {:.2}", e.weight),
+                };
+                println!(
+                    "{:>5}  {}  {} on {} by {} ({}): P(label right) {:.2}, {state}",
+                    r.id,
+                    r.example.time.format("%Y-%m-%d %H:%M"),
+                    r.example.label,
+                    r.example.key,
+                    r.example.labeller,
+                    r.example.source,
+                    e.posterior
+                );
+                for q in &e.quarantine {
+                    println!("       - {}", q.text());
+                }
+            }
+            println!(
+                "\n{} examples, {held} quarantined; estimated accuracy: {}",
+                rows.len(),
+                out.accuracy
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v:.3}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            return Ok(());
+        }
+        Command::Release { id, reason } => {
+            let store = Arc::new(SqliteStore::open(&args.db)?);
+            let dir = args
+                .audit
+                .clone()
+                .unwrap_or_else(|| args.db.with_file_name("audit"));
+            let mut ledger = Ledger::open(store, &dir, Arc::new(SystemClock))
+                .context("releases are written through the audit log; stop `arbiter serve` first")?
+                .ledger;
+            let at = ledger.release_example(id, &reason, &Actor::system("cli/teach"))?;
+            ledger.checkpoint()?;
+            println!("released example {id} into training (audit entry {at})");
+            return Ok(());
+        }
         Command::Import { file, format } => {
             let format = format_of(&file, format.as_deref())?;
             let text = std::fs::read_to_string(&file)

@@ -136,3 +136,52 @@ pub fn examples_are_read_in_pages_oldest_first(s: &dyn Store) {
     assert_eq!(ids(5, 2), Vec::<i64>::new());
     assert_eq!(s.examples(0, 0).unwrap()[1].alert, 2);
 }
+
+pub fn a_released_example_says_who_released_it_and_why_once(s: &dyn Store) {
+    stored(s, 1);
+    s.apply(&[teach(
+        9,
+        example(1, LabelSource::AnalystOverride, "benign", None),
+    )])
+    .unwrap();
+    assert_eq!(s.examples(0, 0).unwrap()[0].release, None);
+    let lead = Actor::Person {
+        person: "lee".into(),
+        role: Role::Lead,
+        token: None,
+    };
+    let release = |index: u64, id: i64| Recorded {
+        audit_index: index,
+        mutations: vec![Mutation::ReleaseExample {
+            id,
+            by: lead.clone(),
+            at: t(300),
+            reason: "checked the ticket: a backup job".into(),
+        }],
+    };
+    assert_eq!(
+        s.apply(&[release(10, 1)]).unwrap(),
+        [Applied::Released {
+            id: 1,
+            released: true
+        }]
+    );
+    let r = s.examples(0, 0).unwrap()[0]
+        .release
+        .clone()
+        .expect("released");
+    assert_eq!(r.by, lead);
+    assert_eq!(r.at, t(300));
+    assert_eq!(r.reason, "checked the ticket: a backup job");
+    assert_eq!(
+        s.apply(&[release(11, 1)]).unwrap(),
+        [Applied::Released {
+            id: 1,
+            released: false
+        }],
+        "releasing twice changes nothing"
+    );
+    let e = s.apply(&[release(12, 77)]).unwrap_err();
+    assert!(e.to_string().contains("77"), "{e}");
+    assert_eq!(s.examples(0, 0).unwrap()[0].model_p, Some(0.8));
+}

@@ -139,7 +139,8 @@ pub(crate) fn feedback(r: &Row<'_>) -> rusqlite::Result<FeedbackRow> {
 
 pub(crate) const EXAMPLE_COLUMNS: &str = "e.id, e.alert, a.key, e.source, e.labeller, \
      e.labeller_token, e.token_name, e.time, e.label, e.reason_code, e.note, e.feature, e.model, \
-     e.package_sha256, e.reference, e.audit_index, a.verdict, a.category, a.state, a.features";
+     e.package_sha256, e.reference, e.audit_index, a.verdict, a.category, a.state, a.features, \
+     a.p_malicious, e.released_by, e.released_at, e.release_reason";
 
 pub(crate) fn example(r: &Row<'_>) -> rusqlite::Result<ExampleRow> {
     let verdict: Option<String> = r.get(16)?;
@@ -166,7 +167,16 @@ pub(crate) fn example(r: &Row<'_>) -> rusqlite::Result<ExampleRow> {
             .map(|v| serde_json::from_value(serde_json::Value::String(v)).map_err(|e| bad(16, e)))
             .transpose()?,
         model_category: r.get(17)?,
+        model_p: r.get(20)?,
         state: parsed(r, 18)?,
+        release: match parsed_opt::<arbiter_core::Actor>(r, 21)? {
+            Some(by) => Some(crate::types::Release {
+                by,
+                at: time(r, 22)?,
+                reason: r.get::<_, Option<String>>(23)?.unwrap_or_default(),
+            }),
+            None => None,
+        },
         features: features
             .map(|f| serde_json::from_str(&f).map_err(|e| bad(19, e)))
             .transpose()?,

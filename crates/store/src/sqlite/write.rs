@@ -142,6 +142,28 @@ fn apply_one(
             Some((id, inserted)) => Ok(Applied::Example { id, inserted }),
             None => Err(StoreError::NoSuchKey(e.key.clone())),
         },
+        Mutation::ReleaseExample { id, by, at, reason } => {
+            let n = tx
+                .execute(
+                    "UPDATE examples SET released_by = ?2, released_at = ?3, release_reason = ?4 \
+                     WHERE id = ?1 AND released_by IS NULL",
+                    params![id, by.to_string(), time_text(at), reason],
+                )
+                .map_err(err)?;
+            if n == 0 {
+                let exists = tx
+                    .prepare_cached("SELECT 1 FROM examples WHERE id = ?1")
+                    .and_then(|mut s| s.exists([id]))
+                    .map_err(err)?;
+                if !exists {
+                    return Err(StoreError::NoSuchExample(*id));
+                }
+            }
+            Ok(Applied::Released {
+                id: *id,
+                released: n == 1,
+            })
+        }
         Mutation::PutState { name: key, value } => {
             tx.execute(
                 "INSERT INTO state (key, value) VALUES (?1, ?2) \
