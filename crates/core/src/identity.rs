@@ -31,6 +31,8 @@ words! {
         Decide = "decide",
         /// Create, list and revoke tokens (within [`Role::may_grant`]).
         ManageTokens = "manage_tokens",
+        /// Decide what enters training: release quarantined teaching examples.
+        Curate = "curate",
         /// Change the policy or the model.
         Admin = "admin",
     }
@@ -43,7 +45,7 @@ impl Role {
         match self {
             Role::Viewer => matches!(p, P::Read),
             Role::Analyst => matches!(p, P::Read | P::Decide),
-            Role::Lead => matches!(p, P::Read | P::Decide | P::ManageTokens),
+            Role::Lead => matches!(p, P::Read | P::Decide | P::ManageTokens | P::Curate),
             Role::Admin => true,
             Role::Ingest => matches!(p, P::Ingest),
         }
@@ -228,6 +230,15 @@ mod tests {
         assert!(!Role::Ingest.allows(Permission::Read));
         assert!(!Role::Viewer.allows(Permission::Decide));
         assert!(!Role::Ingest.may_sign_in());
+    }
+
+    #[test]
+    fn only_leads_and_admins_decide_what_enters_training() {
+        let curators: Vec<_> = Role::ALL
+            .iter()
+            .filter(|r| r.allows(Permission::Curate))
+            .collect();
+        assert_eq!(curators, [&Role::Lead, &Role::Admin]);
     }
 
     #[test]

@@ -93,6 +93,13 @@ fn decision_body() -> Value {
     json!({"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DecisionRequest"}}}})
 }
 
+fn release_body() -> Value {
+    object(
+        json!({"reason": {"type": "string", "description": "why the label is right although the screen doubted it"}}),
+        json!(["reason"]),
+    )
+}
+
 fn policy_body() -> Value {
     object(json!({"text": {"type": "string"}}), json!(["text"]))
 }
@@ -120,7 +127,7 @@ fn token_body() -> Value {
 }
 
 use Access::{Api, Console, ConsoleForm, Open};
-use Permission::{Admin, Decide, Ingest, ManageTokens, Read};
+use Permission::{Admin, Curate, Decide, Ingest, ManageTokens, Read};
 
 /// The table.
 pub static ROUTES: &[Route] = &[
@@ -227,6 +234,33 @@ pub static ROUTES: &[Route] = &[
             "examples, counts and the next page's `after`",
         ),
         handler: || get(teaching::list),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/teaching/quarantine",
+        access: Api(Read),
+        what: "read the quarantine",
+        doc: doc(
+            "quarantine",
+            "The poisoning screen over the teaching set: examples held back with their \
+             reasons and posterior, and each labeller's estimated accuracy",
+            "quarantined examples and labeller accuracy",
+        ),
+        handler: || get(teaching::quarantine),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/teaching/{id}/release",
+        access: Api(Curate),
+        what: "release a quarantined example",
+        doc: doc_body(
+            "release",
+            "Let a quarantined teaching example into training, with a reason (lead or admin; \
+             audited)",
+            release_body,
+            (200, "release audited and stored"),
+        ),
+        handler: || post(teaching::release),
     },
     Route {
         method: "GET",

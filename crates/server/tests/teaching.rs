@@ -77,3 +77,72 @@ async fn labelled_decisions_are_listed_as_teaching_examples_with_their_provenanc
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.text.contains("since"), "{}", bad.text);
 }
+
+#[tokio::test]
+async fn a_label_against_a_confident_model_is_quarantined_until_a_lead_releases_it() {
+    let s = server();
+    ingest(&s, &fixture().alerts[..400]).await;
+    let viewer = &s.tokens[&Role::Viewer];
+    let q = get(&s.app, "/api/v1/queue?limit=1000", viewer).await.json();
+    let sure = q["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["p_malicious"].as_f64().is_some_and(|p| p >= 0.99))
+        .max_by(|a, b| {
+            a["p_malicious"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["p_malicious"].as_f64().unwrap())
+        })
+        .expect("an open alert the model is sure is malicious")
+        .clone();
+    let id = sure["id"].as_i64().unwrap();
+    let r = post_json(
+        &s.app,
+        &format!("/api/v1/alerts/{id}/decision"),
+        &s.tokens[&Role::Analyst],
+        &json!({"action": "override", "reason_code": "model_wrong", "note": "it is fine", "label": "benign"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let held = get(&s.app, "/api/v1/teaching/quarantine", viewer).await;
+    assert_eq!(held.status, StatusCode::OK, "{}", held.text);
+    let held = held.json();
+    let list = held["quarantined"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{held}");
+    let ex = list[0]["id"].as_i64().unwrap();
+    assert!(
+        list[0]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("chance of being right"),
+        "{held}"
+    );
+    assert!(list[0]["posterior"].as_f64().unwrap() < 0.5);
+
+    let path = format!("/api/v1/teaching/{ex}/release");
+    let body = json!({"reason": "the host owner confirmed a backup job"});
+    let analyst = post_json(&s.app, &path, &s.tokens[&Role::Analyst], &body).await;
+    assert_eq!(
+        analyst.status,
+        StatusCode::FORBIDDEN,
+        "only a lead or an admin curates"
+    );
+    let lead = post_json(&s.app, &path, &s.tokens[&Role::Lead], &body).await;
+    assert_eq!(lead.status, StatusCode::OK, "{}", lead.text);
+    let at = lead.json()["audit_index"].as_u64().unwrap();
+    let proof = get(&s.app, &format!("/api/v1/audit/proof/{at}"), viewer)
+        .await
+        .json();
+    assert_eq!(proof["entry"]["kind"], "teaching", "{proof}");
+    let after = get(&s.app, "/api/v1/teaching/quarantine", viewer)
+        .await
+        .json();
+    assert!(
+        after["quarantined"].as_array().unwrap().is_empty(),
+        "{after}"
+    );
+    let again = post_json(&s.app, &path, &s.tokens[&Role::Lead], &body).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
+}

@@ -46,3 +46,76 @@ pub async fn list(
         next_after,
     }))
 }
+
+#[derive(Debug, Serialize)]
+pub struct Held {
+    #[serde(flatten)]
+    pub example: ExampleRow,
+    /// Posterior probability that the label is right.
+    pub posterior: f64,
+    pub quarantine: Vec<arbiter_learn::Quarantine>,
+    /// The reasons, one line each, for people.
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QuarantineResponse {
+    /// Examples held back (not released), oldest first.
+    pub quarantined: Vec<Held>,
+    pub examples: usize,
+    /// Estimated accuracy per labeller (the trusted tier is 1).
+    pub accuracy: std::collections::BTreeMap<String, f64>,
+    /// What the screen read: the champion's stored probability per alert; no neighbours
+    /// (the server does not hold training data; `arbiter teach quarantine --reference` does).
+    pub evidence: &'static str,
+}
+
+/// `GET /api/v1/teaching/quarantine`: the poisoning screen over the whole teaching set.
+pub async fn quarantine(State(app): State<App>) -> Result<Json<QuarantineResponse>, ApiError> {
+    let rows = app.read(|s, _| Ok(s.examples(0, 0)?)).await?;
+    let out = arbiter_learn::defend::screen_rows(&rows, None, &arbiter_learn::Screen::default());
+    let examples = rows.len();
+    let quarantined = rows
+        .into_iter()
+        .zip(out.examples)
+        .filter(|(_, e)| !e.accepted())
+        .map(|(r, e)| Held {
+            reasons: e.quarantine.iter().map(|q| q.text()).collect(),
+            posterior: e.posterior,
+            quarantine: e.quarantine,
+            example: r,
+        })
+        .collect();
+    Ok(Json(QuarantineResponse {
+        quarantined,
+        examples,
+        accuracy: out.accuracy,
+        evidence: "the model's stored probability on each alert and every label with its \
+                   labeller; no k-NN neighbours",
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseBody {
+    /// Why the label is right although the screen doubted it.
+    pub reason: String,
+}
+
+/// `POST /api/v1/teaching/{id}/release`: a lead lets a quarantined example into training.
+pub async fn release(
+    State(app): State<App>,
+    axum::Extension(caller): axum::Extension<crate::access::Caller>,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    body: Result<Json<ReleaseBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = super::path_id("example id", &raw)?;
+    let Json(body) = body.map_err(super::bad_json)?;
+    let actor = caller.actor();
+    let at = app
+        .write(move |w| Ok(w.ledger.release_example(id, &body.reason, &actor)?))
+        .await?;
+    Ok(Json(
+        serde_json::json!({"example": id, "released": true, "audit_index": at}),
+    ))
+}
