@@ -14,6 +14,7 @@ mod layout;
 mod pages;
 mod queue;
 mod style;
+mod teaching;
 mod timeline;
 pub mod view;
 
@@ -22,4 +23,8 @@ pub use layout::escape;
 pub use pages::{error_page, login_page};
 pub use queue::queue_page;
 pub use style::STYLE;
-pub use view::{ActionInfo, AlertView, QueueCounts, QueueView, ReasonChoice, TimelineItem, User};
+pub use teaching::teaching_page;
+pub use view::{
+    ActionInfo, AlertView, HeldView, QueueCounts, QueueView, ReasonChoice, TeachingView,
+    TimelineItem, User,
+};

@@ -120,3 +120,26 @@ impl AlertView {
         flags
     }
 }
+
+/// The Teaching page's data.
+#[derive(Debug, Clone, Default)]
+pub struct TeachingView {
+    /// The most recent examples, newest first.
+    pub recent: Vec<arbiter_store::ExampleRow>,
+    /// Examples the poisoning screen holds back (not released), oldest first.
+    pub held: Vec<HeldView>,
+    pub total: usize,
+    /// Estimated accuracy per labeller.
+    pub accuracy: std::collections::BTreeMap<String, f64>,
+    /// Whether the signed-in person may release (a lead or an admin).
+    pub may_release: bool,
+    pub flash: Option<String>,
+}
+
+/// One quarantined example with the screen's reasons.
+#[derive(Debug, Clone)]
+pub struct HeldView {
+    pub example: arbiter_store::ExampleRow,
+    pub posterior: f64,
+    pub reasons: Vec<String>,
+}

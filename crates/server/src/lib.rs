@@ -16,6 +16,7 @@ pub mod access;
 pub mod api;
 pub mod app;
 pub mod console;
+pub mod console_teaching;
 pub mod denials;
 pub mod detail;
 pub mod error;

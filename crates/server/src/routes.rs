@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::api::{admin, audit, decision, ingest, ops, queue, teaching, tokens};
 use crate::app::App;
-use crate::console;
+use crate::{console, console_teaching};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -492,6 +492,22 @@ pub static ROUTES: &[Route] = &[
         what: "decide on an alert",
         doc: None,
         handler: || post(console::decide),
+    },
+    Route {
+        method: "GET",
+        path: "/teaching",
+        access: Console(Read),
+        what: "read the teaching set",
+        doc: None,
+        handler: || get(console_teaching::teaching),
+    },
+    Route {
+        method: "POST",
+        path: "/teaching/{id}/release",
+        access: Console(Curate),
+        what: "release a quarantined example",
+        doc: None,
+        handler: || post(console_teaching::release),
     },
     Route {
         method: "GET",

@@ -469,6 +469,46 @@ async fn an_analyst_logs_in_approves_one_alert_overrides_another_and_sees_both_i
          {items:?}"
     );
 
+    // Both decisions taught the model: the Teaching page lists them with their provenance.
+    wait_for(&c, "a.nav-teaching").await.click().await.unwrap();
+    wait_url(&c, "/teaching").await;
+    wait_for(&c, "#teaching").await;
+    let rows = c
+        .find_all(Locator::Css("#teaching tr.example"))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for r in &rows {
+        seen.push(r.text().await.unwrap());
+    }
+    let over_key = api_alert(&s, to_override).await["alert"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let approve_key = api_alert(&s, to_approve).await["alert"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        seen.iter()
+            .any(|t| t.contains(&over_key) && t.contains(&label) && t.contains(&reason)),
+        "the override's example (label {label}, reason {reason}) is not listed: {seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|t| t.contains(&approve_key) && t.contains("analyst_confirm")),
+        "the approval's confirming example is not listed: {seen:?}"
+    );
+    assert!(
+        text(&c, "#teaching-counts").await.contains("examples"),
+        "no counts on the Teaching page"
+    );
+    assert!(
+        c.find(Locator::Css(".release-form")).await.is_err(),
+        "an analyst is offered a release form"
+    );
+    screenshot(&c, "teaching.png", true).await;
+
     c.close().await.unwrap();
     drop(driver);
     drop(profile);

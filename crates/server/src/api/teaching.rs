@@ -70,26 +70,40 @@ pub struct QuarantineResponse {
     pub evidence: &'static str,
 }
 
-/// `GET /api/v1/teaching/quarantine`: the poisoning screen over the whole teaching set.
-pub async fn quarantine(State(app): State<App>) -> Result<Json<QuarantineResponse>, ApiError> {
+/// What the screen made of the teaching set: every example, what is held back, and each
+/// labeller's estimated accuracy.
+pub(crate) type Screened = (
+    Vec<ExampleRow>,
+    Vec<Held>,
+    std::collections::BTreeMap<String, f64>,
+);
+
+/// The poisoning screen over the whole teaching set as the server sees it (the champion's
+/// stored probabilities, no neighbours).
+pub(crate) async fn screened(app: &App) -> Result<Screened, ApiError> {
     let rows = app.read(|s, _| Ok(s.examples(0, 0)?)).await?;
     let out = arbiter_learn::defend::screen_rows(&rows, None, &arbiter_learn::Screen::default());
-    let examples = rows.len();
-    let quarantined = rows
-        .into_iter()
+    let held = rows
+        .iter()
         .zip(out.examples)
         .filter(|(_, e)| !e.accepted())
         .map(|(r, e)| Held {
             reasons: e.quarantine.iter().map(|q| q.text()).collect(),
             posterior: e.posterior,
             quarantine: e.quarantine,
-            example: r,
+            example: r.clone(),
         })
         .collect();
+    Ok((rows, held, out.accuracy))
+}
+
+/// `GET /api/v1/teaching/quarantine`: the poisoning screen over the whole teaching set.
+pub async fn quarantine(State(app): State<App>) -> Result<Json<QuarantineResponse>, ApiError> {
+    let (rows, quarantined, accuracy) = screened(&app).await?;
     Ok(Json(QuarantineResponse {
         quarantined,
-        examples,
-        accuracy: out.accuracy,
+        examples: rows.len(),
+        accuracy,
         evidence: "the model's stored probability on each alert and every label with its \
                    labeller; no k-NN neighbours",
     }))
@@ -111,11 +125,20 @@ pub async fn release(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = super::path_id("example id", &raw)?;
     let Json(body) = body.map_err(super::bad_json)?;
-    let actor = caller.actor();
-    let at = app
-        .write(move |w| Ok(w.ledger.release_example(id, &body.reason, &actor)?))
-        .await?;
+    let at = release_as(&app, &caller, id, body.reason).await?;
     Ok(Json(
         serde_json::json!({"example": id, "released": true, "audit_index": at}),
     ))
+}
+
+/// Releases example `id` as `caller`, in one turn of the writer; returns the audit index.
+pub(crate) async fn release_as(
+    app: &App,
+    caller: &crate::access::Caller,
+    id: i64,
+    reason: String,
+) -> Result<u64, ApiError> {
+    let actor = caller.actor();
+    app.write(move |w| Ok(w.ledger.release_example(id, &reason, &actor)?))
+        .await
 }
