@@ -151,6 +151,47 @@ fn family(r: &Record) -> String {
     r.category.clone().unwrap_or_else(|| BENIGN.into())
 }
 
+/// Whether a label disagrees with the champion's verdict (a correction, when the label is
+/// clean).
+fn against_model(c: &Candidate) -> bool {
+    (c.model_p >= 0.5) != (c.label.as_str() != BENIGN)
+}
+
+/// What one defence did: `quarantined(j, candidate)` says whether it held candidate `j`
+/// back; `flipped[j]` is `None` for the trusted tier (not counted).
+fn count(
+    defence: &str,
+    cands: &[Candidate],
+    flipped: &[Option<bool>],
+    quarantined: &dyn Fn(usize, &Candidate) -> bool,
+) -> Caught {
+    let mut c = Caught {
+        defence: defence.into(),
+        flipped: 0,
+        flips_caught: 0,
+        clean: 0,
+        clean_quarantined: 0,
+        corrections: 0,
+        corrections_quarantined: 0,
+    };
+    for (j, x) in cands.iter().enumerate() {
+        let Some(f) = flipped[j] else { continue };
+        let q = usize::from(quarantined(j, x));
+        if f {
+            c.flipped += 1;
+            c.flips_caught += q;
+        } else {
+            c.clean += 1;
+            c.clean_quarantined += q;
+            if against_model(x) {
+                c.corrections += 1;
+                c.corrections_quarantined += q;
+            }
+        }
+    }
+    c
+}
+
 fn with_label(r: &Record, label: &str) -> Record {
     let mut r = r.clone();
     r.category = Some(label.to_string());
@@ -313,35 +354,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             truth_flipped.push(Some(flipped.contains(&i)));
             labels_given.push((i, label));
         }
-        let model_verdict_wrong =
-            |c: &Candidate| (c.model_p >= 0.5) != (c.label.as_str() != BENIGN);
         let mut defences = Vec::new();
         let mut tally = |defence: &str, quarantined: &dyn Fn(usize, &Candidate) -> bool| {
-            let mut c = Caught {
-                defence: defence.into(),
-                flipped: 0,
-                flips_caught: 0,
-                clean: 0,
-                clean_quarantined: 0,
-                corrections: 0,
-                corrections_quarantined: 0,
-            };
-            for (j, x) in cands.iter().enumerate() {
-                let Some(f) = truth_flipped[j] else { continue };
-                let q = quarantined(j, x);
-                if f {
-                    c.flipped += 1;
-                    c.flips_caught += usize::from(q);
-                } else {
-                    c.clean += 1;
-                    c.clean_quarantined += usize::from(q);
-                    if model_verdict_wrong(x) {
-                        c.corrections += 1;
-                        c.corrections_quarantined += usize::from(q);
-                    }
-                }
-            }
-            defences.push(c);
+            defences.push(count(defence, &cands, &truth_flipped, quarantined));
         };
         // Each defence alone, then the screen as shipped.
         tally(
@@ -403,31 +418,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     ..shipped_screen.clone()
                 },
             );
-            let mut c = Caught {
-                defence: format!("posterior floor {floor}"),
-                flipped: 0,
-                flips_caught: 0,
-                clean: 0,
-                clean_quarantined: 0,
-                corrections: 0,
-                corrections_quarantined: 0,
-            };
-            for (j, x) in cands.iter().enumerate() {
-                let Some(f) = truth_flipped[j] else { continue };
-                let q = !sc.examples[j].accepted();
-                if f {
-                    c.flipped += 1;
-                    c.flips_caught += usize::from(q);
-                } else {
-                    c.clean += 1;
-                    c.clean_quarantined += usize::from(q);
-                    if model_verdict_wrong(x) {
-                        c.corrections += 1;
-                        c.corrections_quarantined += usize::from(q);
-                    }
-                }
-            }
-            frontier.push(c);
+            frontier.push(count(
+                &format!("posterior floor {floor}"),
+                &cands,
+                &truth_flipped,
+                &|j, _| !sc.examples[j].accepted(),
+            ));
         }
         let honest_accuracy_min = full
             .accuracy
