@@ -1,15 +1,15 @@
 //! The ledger end to end on both store backends: audit first, then store, one failure story.
 
+mod common;
+
+use common::{backends, clock, key};
+
 use std::sync::Arc;
 
-use arbiter_core::{Actor, AlertKey, AlertState, ManualClock, Role, Tier};
+use arbiter_core::{Actor, AlertState, Role, Tier};
 use arbiter_ledger::{AlertRecord, DecisionRequest, Ledger, LedgerError, Refusal, Rules};
 use arbiter_store::conformance::alert;
-use arbiter_store::{MemoryStore, SqliteStore, Store, StoreRead};
-
-fn clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::at("2026-12-01T12:00:00Z"))
-}
+use arbiter_store::{MemoryStore, Store, StoreRead};
 
 fn rules() -> Rules {
     Rules {
@@ -24,20 +24,6 @@ fn rec(i: u32, tier: Tier, state: AlertState) -> AlertRecord {
         alert: alert(i, tier, state, 0.8, &format!("c{i}@1"), true),
         entities: vec![format!("host:ws-{i}")],
     }
-}
-
-fn key(i: u32) -> AlertKey {
-    AlertKey::new("conformance", &format!("a-{i}")).unwrap()
-}
-
-fn backends() -> Vec<(&'static str, tempfile::TempDir, Arc<dyn Store>)> {
-    let d1 = tempfile::tempdir().unwrap();
-    let d2 = tempfile::tempdir().unwrap();
-    let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(&d2.path().join("a.db")).unwrap());
-    vec![
-        ("memory", d1, Arc::new(MemoryStore::new())),
-        ("sqlite", d2, sqlite),
-    ]
 }
 
 #[test]

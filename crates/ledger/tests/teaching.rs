@@ -1,18 +1,16 @@
 //! Human decisions and incident imports leave teaching examples with their provenance, on
 //! both store backends, and only through the audit log.
 
+mod common;
+
+use common::{backends, clock, key};
+
 use std::sync::Arc;
 
-use arbiter_core::{
-    Actor, AlertKey, AlertState, Clock, Impact, Label, LabelSource, ManualClock, Role, Tier,
-};
+use arbiter_core::{Actor, AlertState, Clock, Impact, Label, LabelSource, Role, Tier};
 use arbiter_ledger::{AlertRecord, DecisionRequest, ImportedLabel, Ledger, LedgerError, Rules};
 use arbiter_store::conformance::{alert, observed};
-use arbiter_store::{ExampleRow, MemoryStore, SqliteStore, Store, StoreRead};
-
-fn clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::at("2026-12-01T12:00:00Z"))
-}
+use arbiter_store::{ExampleRow, MemoryStore, Store, StoreRead};
 
 fn rules() -> Rules {
     Rules {
@@ -20,20 +18,6 @@ fn rules() -> Rules {
         labels: vec!["benign".into(), "dos".into(), "probe".into()],
         features: vec!["src_bytes".into(), "duration".into()],
     }
-}
-
-fn key(i: u32) -> AlertKey {
-    AlertKey::new("conformance", &format!("a-{i}")).unwrap()
-}
-
-fn backends() -> Vec<(&'static str, tempfile::TempDir, Arc<dyn Store>)> {
-    let d1 = tempfile::tempdir().unwrap();
-    let d2 = tempfile::tempdir().unwrap();
-    let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(&d2.path().join("a.db")).unwrap());
-    vec![
-        ("memory", d1, Arc::new(MemoryStore::new())),
-        ("sqlite", d2, sqlite),
-    ]
 }
 
 /// Alerts 1–5: 1 open for an analyst, 2 a four-eyes approval (critical impact), 3 closed by
