@@ -105,3 +105,37 @@ fn examples_read_under_another_schema_are_set_aside_and_counts_name_each_source(
         "the benign label disagrees with a malicious verdict"
     );
 }
+
+#[test]
+fn a_released_example_is_accepted_and_keeps_the_reasons_it_was_held_for() {
+    // Ann labels an alert the model is sure is malicious as benign: held back.
+    let mut rows: Vec<ExampleRow> = (1..=20)
+        .map(|i| {
+            let mut r = row(i, LabelSource::AnalystConfirm, true, "dos");
+            r.model_p = Some(0.999);
+            r
+        })
+        .collect();
+    let mut doubted = row(21, LabelSource::AnalystOverride, true, "benign");
+    doubted.model_p = Some(0.999);
+    rows.push(doubted);
+    let screen = arbiter_learn::Screen::default();
+    let before = arbiter_learn::defend::screen_rows(&rows, None, &screen);
+    let held = before.examples.last().unwrap();
+    assert!(!held.accepted() && !held.quarantine.is_empty(), "{held:?}");
+    assert!(before.examples[..20].iter().all(|e| e.accepted()));
+    rows.last_mut().unwrap().release = Some(arbiter_store::Release {
+        by: Actor::person("lee", Role::Lead, 9),
+        at: Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap(),
+        reason: "the owner confirmed a backup".into(),
+    });
+    let after = arbiter_learn::defend::screen_rows(&rows, None, &screen);
+    let released = after.examples.last().unwrap();
+    assert!(released.accepted(), "{released:?}");
+    assert_eq!(released.released_by.as_deref(), Some("lead:lee"));
+    assert_eq!(
+        released.quarantine, held.quarantine,
+        "the reasons stay on record"
+    );
+    assert!(released.weight > 0.0);
+}
