@@ -269,9 +269,22 @@ pub struct Policy {
     #[serde(default)]
     pub(crate) flood: FloodConfig,
     #[serde(default)]
+    pub(crate) teaching: Teaching,
+    #[serde(default)]
     pub(crate) tests: Vec<TestCase>,
     #[serde(skip)]
     pub(crate) file: String,
+}
+
+/// What the teaching set's poisoning screen treats specially.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Teaching {
+    /// Families on which a malicious → benign label the model disagrees with counts only once a
+    /// second, different person agrees (an insider teaching the model to close them is the
+    /// costliest poisoning).
+    #[serde(default)]
+    pub high_impact: Vec<String>,
 }
 
 impl Policy {
@@ -366,6 +379,10 @@ impl Policy {
     /// Override reason codes offered to analysts.
     pub fn reason_codes(&self) -> &[ReasonCode] {
         &self.reason_codes
+    }
+    /// Families on which a benign flip needs a second reviewer before it can teach.
+    pub fn high_impact_families(&self) -> &[String] {
+        &self.teaching.high_impact
     }
     pub fn breaker(&self) -> &BreakerConfig {
         &self.breaker

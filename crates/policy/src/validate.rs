@@ -234,6 +234,18 @@ pub(crate) fn validate(policy: &Policy, source: &str) -> Result<(), PolicyError>
         ));
     }
 
+    for family in &policy.teaching.high_impact {
+        if !policy.categories.contains_key(family) {
+            return Err(ck.fail(
+                &["teaching", "high_impact"],
+                format!(
+                    "`{family}` is not a family of `categories`, so no label could ever be a \
+                     flip on it (a misspelt family protects nothing)"
+                ),
+            ));
+        }
+    }
+
     for action in policy.rate_limits.keys() {
         if !policy.actions.contains_key(action) {
             return Err(ck.fail(

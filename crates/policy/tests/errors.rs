@@ -277,3 +277,24 @@ fn a_misspelt_uncertainty_trigger_is_an_error() {
     let msg = refuse(&text);
     assert!(msg.contains("min_entropi"), "{msg}");
 }
+
+#[test]
+fn a_high_impact_family_that_is_not_a_category_is_named_with_its_line() {
+    let with = |families: &str| {
+        BASE.replace(
+            "tests:\n",
+            &format!("teaching:\n  high_impact: [{families}]\ntests:\n"),
+        )
+    };
+    let msg = refuse(&with("c2_beacon, c2_beakon"));
+    assert!(
+        msg.starts_with("policy.yaml line 19: teaching.high_impact: "),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("`c2_beakon` is not a family of `categories`"),
+        "{msg}"
+    );
+    let ok = Policy::from_yaml(&with("c2_beacon"), "policy.yaml").unwrap();
+    assert_eq!(ok.high_impact_families(), ["c2_beacon"]);
+}

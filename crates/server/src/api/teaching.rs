@@ -79,10 +79,14 @@ pub(crate) type Screened = (
 );
 
 /// The poisoning screen over the whole teaching set as the server sees it (the champion's
-/// stored probabilities, no neighbours).
+/// stored probabilities, no neighbours; the policy's high-impact families).
 pub(crate) async fn screened(app: &App) -> Result<Screened, ApiError> {
     let rows = app.read(|s, _| Ok(s.examples(0, 0)?)).await?;
-    let out = arbiter_learn::defend::screen_rows(&rows, None, &arbiter_learn::Screen::default());
+    let screen = arbiter_learn::Screen {
+        high_impact: app.policy().policy.high_impact_families().to_vec(),
+        ..arbiter_learn::Screen::default()
+    };
+    let out = arbiter_learn::defend::screen_rows(&rows, None, &screen);
     let held = rows
         .iter()
         .zip(out.examples)
