@@ -87,6 +87,17 @@ fn engine(
     clock: Arc<ManualClock>,
     deadline: Duration,
 ) -> (Ledger, Engine) {
+    let (ledger, engine, _) = engine_and_scorer(store, audit, clock, deadline);
+    (ledger, engine)
+}
+
+/// [`engine`], with the scorer it drives (for what a test asks of the scorer itself).
+fn engine_and_scorer(
+    store: Arc<dyn Store>,
+    audit: &Path,
+    clock: Arc<ManualClock>,
+    deadline: Duration,
+) -> (Ledger, Engine, Arc<Scorer>) {
     let f = fixture();
     let mut ledger = Ledger::open(store, audit, clock).unwrap().ledger;
     let (policy, text) = policy();
@@ -100,8 +111,8 @@ fn engine(
     )
     .unwrap();
     let scorer = Arc::new(Scorer::new(f.model.clone(), None, None).unwrap());
-    let engine = Engine::new(scorer, policy, &ledger, deadline).unwrap();
-    (ledger, engine)
+    let engine = Engine::new(scorer.clone(), policy, &ledger, deadline).unwrap();
+    (ledger, engine, scorer)
 }
 
 fn batches(records: &[Record], size: usize) -> Vec<Vec<Incoming>> {
@@ -290,21 +301,12 @@ fn an_alert_a_person_resolved_becomes_a_similar_case_for_every_alert_after_it() 
     let f = fixture();
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(MemoryStore::new());
-    let mut ledger = Ledger::open(store.clone(), &dir.path().join("audit"), clock())
-        .unwrap()
-        .ledger;
-    let (policy, text) = policy();
-    put_in_force(
-        &mut ledger,
-        &text,
-        "policies/default.yaml",
-        &f.model,
-        &f.bundle,
-        &Actor::system("test"),
-    )
-    .unwrap();
-    let scorer = Arc::new(Scorer::new(f.model.clone(), None, None).unwrap());
-    let mut engine = Engine::new(scorer.clone(), policy, &ledger, Duration::from_secs(60)).unwrap();
+    let (mut ledger, mut engine, scorer) = engine_and_scorer(
+        store.clone(),
+        &dir.path().join("audit"),
+        clock(),
+        Duration::from_secs(60),
+    );
     let mut all = batches(&f.test[..60], 30);
     let mut sum = Summary::default();
     let first = engine

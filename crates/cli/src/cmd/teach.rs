@@ -119,19 +119,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     )?;
                     let refs: Vec<&arbiter_ingest::Record> = data.records.iter().collect();
                     let nb = arbiter_learn::neighbours::Neighbours::new(&model, &refs, 10);
+                    // An example without kept features reads as all-missing: no neighbours
+                    // vouch for it.
+                    let none = arbiter_core::Observed::default();
                     let recs: Vec<arbiter_ingest::Record> = rows
                         .iter()
                         .map(|r| {
-                            r.features.as_ref().map_or_else(
-                                || {
-                                    arbiter_ingest::Record::from_observed(
-                                        &model.schema,
-                                        &Default::default(),
-                                        0,
-                                    )
-                                },
-                                |f| arbiter_ingest::Record::from_observed(&model.schema, f, 0),
-                            )
+                            let f = r.features.as_ref().unwrap_or(&none);
+                            arbiter_ingest::Record::from_observed(&model.schema, f, 0)
                         })
                         .collect();
                     let refs: Vec<&arbiter_ingest::Record> = recs.iter().collect();
