@@ -139,13 +139,19 @@ CREATE TABLE examples (
     model          TEXT,
     package_sha256 TEXT,
     reference      TEXT,
-    audit_index    INTEGER NOT NULL,
-    released_by    TEXT,                -- a lead let a quarantined example into training
-    released_at    TEXT,
-    release_reason TEXT
+    audit_index    INTEGER NOT NULL
 );
 CREATE INDEX examples_alert ON examples(alert);
 CREATE UNIQUE INDEX examples_once ON examples(alert, source, reference) WHERE reference IS NOT NULL;
+"#,
+    ),
+    (
+        5,
+        "releases of quarantined teaching examples",
+        r#"
+ALTER TABLE examples ADD COLUMN released_by TEXT;      -- a lead let a quarantined example into training
+ALTER TABLE examples ADD COLUMN released_at TEXT;
+ALTER TABLE examples ADD COLUMN release_reason TEXT;
 "#,
     ),
 ];
