@@ -34,6 +34,7 @@ fn a_real_sample_trains_scores_and_evaluates_end_to_end() {
         name: "KDDTrain+_20Percent.txt.xz".into(),
         sha256: arbiter_ingest::file_sha256(&train_path).unwrap(),
         data: train_data,
+        weights: None,
     };
     let trained = train(&schema, vec![input], &options, &Quiet).unwrap();
     let dir = tempfile::tempdir().unwrap();

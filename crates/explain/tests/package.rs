@@ -61,6 +61,7 @@ fn fixture() -> &'static Fixture {
             name: "train.csv".into(),
             sha256: "synthetic".into(),
             data,
+            weights: None,
         };
         let opts = TrainOptions {
             members: 3,

@@ -42,6 +42,7 @@ fn fixture() -> &'static Fixture {
             name: "train.csv".into(),
             sha256: "x".into(),
             data,
+            weights: None,
         };
         let opts = TrainOptions {
             members: 2,

@@ -538,6 +538,7 @@ async fn issue_10_a_model_is_put_in_force_by_its_registered_id_and_the_old_one_i
         name: "train.csv".into(),
         sha256: "synthetic".into(),
         data,
+        weights: None,
     };
     let trained =
         arbiter_train::train(&schema, vec![input], &options, &arbiter_train::Quiet).unwrap();

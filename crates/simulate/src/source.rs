@@ -189,6 +189,7 @@ pub fn prepare(
             .map_or("train".into(), |n| n.to_string_lossy().into_owned()),
         sha256: arbiter_ingest::file_sha256(&train_path)?,
         data: train,
+        weights: None,
     }];
     let trained = arbiter_train::train(&schema, inputs, &options, &arbiter_train::Quiet)?;
     let bundle = out.join("bundle");

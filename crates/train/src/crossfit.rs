@@ -382,6 +382,7 @@ mod tests {
             classes: vec!["benign".into()],
             class: vec![0; 5],
             malicious: vec![false; 5],
+            weight: vec![1.0; 5],
             parts: Default::default(),
             labels: Vec::new(),
             data_files: Vec::new(),

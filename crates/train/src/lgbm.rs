@@ -55,6 +55,8 @@ pub struct TrainSpec<'a> {
     /// Booster parameters in LightGBM's `key=value` form (objective, seed, …).
     pub params: Vec<(String, String)>,
     pub iterations: usize,
+    /// Per-row weights (`None`: every row counts once).
+    pub weight: Option<&'a [f32]>,
 }
 
 /// Trains a booster and returns it in LightGBM's model text format.
@@ -132,6 +134,28 @@ pub fn train(spec: &TrainSpec<'_>) -> Result<String, TrainError> {
         },
         "setting labels",
     )?;
+    if let Some(w) = spec.weight {
+        if w.len() != rows {
+            return Err(TrainError::LightGbm(format!(
+                "{} weights for {rows} rows",
+                w.len()
+            )));
+        }
+        let field = CString::new("weight").expect("static");
+        // SAFETY: w holds `rows` f32 values and outlives the call.
+        check(
+            unsafe {
+                sys::LGBM_DatasetSetField(
+                    dataset.0,
+                    field.as_ptr(),
+                    w.as_ptr() as *const c_void,
+                    rows as c_int,
+                    sys::C_API_DTYPE_FLOAT32 as c_int,
+                )
+            },
+            "setting weights",
+        )?;
+    }
     let mut params = String::from("verbosity=-1 num_threads=1 deterministic=true");
     if !cats.is_empty() {
         params.push_str(&format!(" categorical_feature={}", cats.join(",")));

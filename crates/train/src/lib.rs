@@ -25,6 +25,7 @@
 //!     name: "train.csv".into(),
 //!     sha256: arbiter_ingest::file_sha256(path)?,
 //!     data,
+//!     weights: None,
 //! };
 //! let options = TrainOptions {
 //!     members: 3,

@@ -180,6 +180,7 @@ fn rehearse_family(
             ("seed".into(), opts.seed.to_string()),
         ],
         iterations: opts.iterations,
+        weight: None,
     })?;
     let forest = Forest::parse(&text)?;
     if let Some(dir) = &opts.rehearsal_signals {

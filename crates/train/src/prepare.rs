@@ -28,6 +28,8 @@ pub(crate) struct Prepared {
     /// Category index of every row.
     pub class: Vec<usize>,
     pub malicious: Vec<bool>,
+    /// Training weight of every row (1 unless the input file gave weights).
+    pub weight: Vec<f32>,
     /// Row indices of each part of the split.
     pub parts: [Vec<usize>; 4],
     /// Label values seen in the input.
@@ -82,7 +84,28 @@ pub(crate) fn prepare(
 ) -> Result<Prepared, TrainError> {
     let mut data_files = Vec::new();
     let mut records: Vec<Record> = Vec::new();
+    let mut weight: Vec<f32> = Vec::new();
     for f in inputs {
+        let n = f.data.records.len();
+        match f.weights {
+            Some(w) if w.len() != n => {
+                return Err(TrainError::Training(format!(
+                    "{}: {} weights for {n} records",
+                    f.name,
+                    w.len()
+                )));
+            }
+            Some(w) => {
+                if let Some(bad) = w.iter().find(|w| !(w.is_finite() && **w > 0.0)) {
+                    return Err(TrainError::Training(format!(
+                        "{}: weight {bad} is not a positive number",
+                        f.name
+                    )));
+                }
+                weight.extend(w);
+            }
+            None => weight.extend(std::iter::repeat_n(1.0, n)),
+        }
         data_files.push(DataFile {
             name: f.name.clone(),
             sha256: f.sha256,
@@ -143,6 +166,7 @@ pub(crate) fn prepare(
     Ok(Prepared {
         width: encoder.width(),
         malicious: class.iter().map(|&c| c != 0).collect(),
+        weight,
         labels: records
             .iter()
             .filter_map(|r| r.label.clone())

@@ -53,6 +53,10 @@ pub struct InputFile {
     pub name: String,
     pub sha256: String,
     pub data: Loaded,
+    /// Training weight of each record (`None`: all 1). Only the fitting of the trees reads
+    /// it; calibration, conformal and risk-control rows count once each, so the guarantees are
+    /// about alerts, not about weight.
+    pub weights: Option<Vec<f32>>,
 }
 
 /// The result of training: the model (ready to score) and the bundle's files.

@@ -92,6 +92,8 @@ pub(crate) fn fit(
                     (rows, y, params, 100)
                 }
             };
+            let weight: Vec<f32> = rows.iter().map(|&r| p.weight[r]).collect();
+            let uniform = weight.iter().all(|w| *w == 1.0);
             let text = lgbm::train(&TrainSpec {
                 x: &p.rows(&rows),
                 n_features: p.width,
@@ -100,6 +102,7 @@ pub(crate) fn fit(
                 categorical: &categorical,
                 params,
                 iterations,
+                weight: (!uniform).then_some(&weight[..]),
             });
             progress.step();
             text

@@ -53,6 +53,7 @@ fn train_into(dir: &Path, seed: u64) -> String {
         name: "train.csv".into(),
         sha256: "test".into(),
         data,
+        weights: None,
     };
     let trained = train(&schema, vec![input], &options(seed), &Quiet).unwrap();
     bundle::write(dir, &trained.files).unwrap()
@@ -209,6 +210,7 @@ fn training_without_both_classes_says_what_it_found() {
         name: "benign-only.csv".into(),
         sha256: "x".into(),
         data,
+        weights: None,
     };
     let err = train(&schema, vec![input], &options(1), &Quiet)
         .err()
@@ -227,6 +229,7 @@ fn a_declared_deployment_attack_rate_is_recorded_in_the_bundle_and_stated_in_the
         name: "train.csv".into(),
         sha256: "test".into(),
         data,
+        weights: None,
     };
     let opts = TrainOptions {
         deployment_attack_rate: Some(0.02),
@@ -268,6 +271,7 @@ fn train_with(opts: &TrainOptions) -> (tempfile::TempDir, String, Model) {
         name: "train.csv".into(),
         sha256: "test".into(),
         data,
+        weights: None,
     };
     let trained = train(&schema, vec![input], opts, &Quiet).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -347,4 +351,71 @@ fn a_bundle_trained_without_cross_fitting_says_its_table_rests_on_the_split() {
     let card = std::fs::read_to_string(trained_bundle().join("MODEL_CARD.md")).unwrap();
     assert!(card.contains("risk-control rows"), "{card}");
     assert!(!card.contains("Cross-fitted"));
+}
+
+#[test]
+fn row_weights_change_the_trees_and_the_bundle_id_and_a_bad_weight_is_refused_by_file() {
+    let (schema, data) = read("train.csv");
+    let n = data.records.len();
+    let input = |weights: Option<Vec<f32>>| InputFile {
+        name: "train.csv".into(),
+        sha256: "test".into(),
+        data: Loaded {
+            records: data.records.clone(),
+            report: data.report.clone(),
+        },
+        weights,
+    };
+    let opts = options(7);
+    let plain = train(&schema, vec![input(None)], &opts, &Quiet).unwrap();
+    let ones = train(&schema, vec![input(Some(vec![1.0; n]))], &opts, &Quiet).unwrap();
+    let (plain_id, _) = arbiter_model::bundle::content_id(&plain.files);
+    assert_eq!(
+        plain_id,
+        arbiter_model::bundle::content_id(&ones.files).0,
+        "weight 1 everywhere is no weighting"
+    );
+    // Down-weight every malicious row: the ensemble must lean benign.
+    let w: Vec<f32> = data
+        .records
+        .iter()
+        .map(|r| {
+            if r.category.as_deref() == Some("benign") {
+                1.0
+            } else {
+                0.05
+            }
+        })
+        .collect();
+    let weighted = train(&schema, vec![input(Some(w))], &opts, &Quiet).unwrap();
+    assert_ne!(
+        plain_id,
+        arbiter_model::bundle::content_id(&weighted.files).0
+    );
+    let members = |t: &arbiter_train::Trained| -> Vec<Vec<u8>> {
+        t.files
+            .iter()
+            .filter(|(k, _)| k.contains("member"))
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    assert!(!members(&plain).is_empty(), "{:?}", plain.files.keys());
+    assert_ne!(
+        members(&plain),
+        members(&weighted),
+        "the trees saw the weights"
+    );
+    let short = train(&schema, vec![input(Some(vec![1.0; n - 1]))], &opts, &Quiet)
+        .err()
+        .expect("a short weight vector is refused");
+    assert!(
+        short.to_string().contains("train.csv") && short.to_string().contains("weights for"),
+        "{short}"
+    );
+    let mut zero = vec![1.0; n];
+    zero[3] = 0.0;
+    let e = train(&schema, vec![input(Some(zero))], &opts, &Quiet)
+        .err()
+        .expect("a zero weight is refused");
+    assert!(e.to_string().contains("not a positive number"), "{e}");
 }

@@ -52,6 +52,7 @@ fn fixture() -> &'static Fixture {
             name: "train.csv".into(),
             sha256: "synthetic".into(),
             data: load("train.csv"),
+            weights: None,
         }];
         let options = arbiter_train::TrainOptions {
             members: 3,

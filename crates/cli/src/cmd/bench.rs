@@ -139,6 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         name: file_name(&args.train),
         sha256: arbiter_ingest::file_sha256(&args.train)?,
         data: train_data,
+        weights: None,
     };
     eprintln!("training on {train_rows} rows …");
     let started = Instant::now();

@@ -207,6 +207,7 @@ fn fit(schema: &Schema, records: Vec<Record>, a: &Args) -> anyhow::Result<Model>
             records,
             report: IngestReport::default(),
         },
+        weights: None,
     };
     let opts = TrainOptions {
         members: a.members,

@@ -199,6 +199,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             name: file_name(path),
             sha256: arbiter_ingest::file_sha256(path)?,
             data,
+            weights: None,
         });
     }
     let stages = progress::Stages::new();

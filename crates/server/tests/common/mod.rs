@@ -61,6 +61,7 @@ pub fn fixture() -> &'static Fixture {
             name: "train.csv".into(),
             sha256: arbiter_ingest::file_sha256(&train).unwrap(),
             data,
+            weights: None,
         }];
         let options = arbiter_train::TrainOptions {
             members: 3,
