@@ -25,6 +25,8 @@ enum Command {
     Split(cmd::split::Args),
     /// Train a calibrated ensemble with conformal sets, OOD detector and risk-control table
     Train(cmd::train::Args),
+    /// Retrain a candidate from the champion, its base data and the screened teaching set
+    Retrain(cmd::retrain::Args),
     /// Score rows with a model bundle, writing one JSON score per line
     Score(cmd::score::Args),
     /// Explain rows: one evidence package per alert (JSON, or text for a terminal)
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Generate(a) => cmd::generate::run(a),
         Command::Split(a) => cmd::split::run(a),
         Command::Train(a) => cmd::train::run(a),
+        Command::Retrain(a) => cmd::retrain::run(a),
         Command::Score(a) => cmd::score::run(a),
         Command::Explain(a) => cmd::explain::run(a),
         Command::Triage(a) => cmd::triage::run(a),

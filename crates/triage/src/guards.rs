@@ -186,7 +186,8 @@ pub fn state_of(d: &Decision, policy: &Policy) -> AlertState {
     AlertState::after_policy(d.tier, d.action.as_deref() == Some(policy.close_action()))
 }
 
-fn certified_threshold(policy: &Policy, model: &Model) -> Option<f64> {
+/// The auto-close threshold `model` certified at the policy's α, if it certified one.
+pub fn certified_threshold(policy: &Policy, model: &Model) -> Option<f64> {
     let alpha = policy.auto_close_alpha();
     model
         .spec

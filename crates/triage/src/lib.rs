@@ -33,7 +33,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use error::TriageError;
-pub use guards::{Guards, RATE_LIMITER_STATE, state_of};
+pub use guards::{Guards, RATE_LIMITER_STATE, certified_threshold, state_of};
 pub use keys::KeyMaker;
 pub use rows::risk;
 pub use score::{SCORING_NICENESS, Scored, Scorer, give_way, scoring_pool_gives_way};

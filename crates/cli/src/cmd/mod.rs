@@ -12,6 +12,7 @@ pub mod generate;
 pub mod model;
 pub mod policy;
 pub mod rehearse_poison;
+pub mod retrain;
 pub mod score;
 pub mod serve;
 pub mod simulate;
