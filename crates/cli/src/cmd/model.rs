@@ -1,5 +1,6 @@
-//! `arbiter model register|list|activate`: the model registry, offline. While `arbiter serve`
-//! runs, use `POST /api/v1/models` and `PUT /api/v1/model` instead (the log has one writer).
+//! `arbiter model register|list|activate|gate`: the model registry, offline, and the promotion
+//! gates. While `arbiter serve` runs, use `POST /api/v1/models` and `PUT /api/v1/model` instead
+//! (the log has one writer).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -35,6 +36,10 @@ pub enum Command {
     List,
     /// Put a registered model in force (the one before is retired); audited first
     Activate { id: String },
+    /// Run the promotion gates of a candidate against a champion: regression suite,
+    /// non-inferiority on the recent labelled alerts the retraining held back, certified
+    /// threshold. Exits 1 when any gate fails
+    Gate(GateArgs),
 }
 
 fn ledger(db: &Path, audit: Option<&Path>) -> anyhow::Result<Ledger> {
@@ -48,6 +53,11 @@ fn ledger(db: &Path, audit: Option<&Path>) -> anyhow::Result<Ledger> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let actor = Actor::system("cli/model");
     match args.command {
+        Command::Gate(a) => {
+            if !gate(&args.db, a)? {
+                std::process::exit(1);
+            }
+        }
         Command::Register { bundle } => {
             let model = Model::load(&bundle)?;
             let id = ModelId::new(&model.id)?;
@@ -101,4 +111,61 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `arbiter model gate`: every promotion gate of a candidate against a champion.
+#[derive(clap::Args)]
+pub struct GateArgs {
+    /// The champion's bundle
+    #[arg(long)]
+    pub champion: PathBuf,
+    /// The candidate's bundle (from `arbiter retrain`)
+    #[arg(long)]
+    pub candidate: PathBuf,
+    /// The regression suite (must-catch and must-not-act rows)
+    #[arg(long)]
+    pub suite: PathBuf,
+    /// The policy the gates decide with (its auto-close α and bands)
+    #[arg(long, env = "ARBITER_POLICY", default_value = "policies/default.yaml")]
+    pub policy: PathBuf,
+    /// Directory for gate-report.json and gate-report.md
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn gate(db: &Path, a: GateArgs) -> anyhow::Result<bool> {
+    let champion = Arc::new(Model::load(&a.champion)?);
+    let candidate = Arc::new(Model::load(&a.candidate)?);
+    let policy = arbiter_policy::Policy::load(&a.policy)?;
+    let suite = arbiter_gate::load_suite(&a.suite, &candidate.schema, &arbiter_gate::data_root())?;
+    // The recent labelled alerts are the examples the candidate's retraining held back.
+    let held: Vec<i64> = match std::fs::read(a.candidate.join(arbiter_retrain::changes::FILE)) {
+        Ok(bytes) => {
+            serde_json::from_slice::<arbiter_retrain::Changes>(&bytes)
+                .context("the candidate's changes.json")?
+                .held_back
+                .examples
+        }
+        Err(_) => Vec::new(),
+    };
+    let rows = if held.is_empty() {
+        Vec::new()
+    } else {
+        SqliteStore::open(db)?.examples(0, 0)?
+    };
+    let recent = arbiter_gate::Recent::from_examples(&rows, &held, &candidate);
+    let report = arbiter_gate::run(&champion, &candidate, &policy, &suite, &recent)?;
+    std::fs::create_dir_all(&a.out)?;
+    std::fs::write(a.out.join("gate-report.json"), report.json())?;
+    std::fs::write(a.out.join("gate-report.md"), report.markdown())?;
+    print!("{}", report.markdown());
+    println!(
+        "\ngate report sha256 {} written to {}",
+        report.sha256(),
+        a.out.display()
+    );
+    for f in report.failures() {
+        println!("blocks promotion: {f}");
+    }
+    Ok(report.passed)
 }
