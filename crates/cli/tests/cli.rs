@@ -583,3 +583,83 @@ fn incident_labels_import_into_the_teaching_set_once_and_list_with_their_provena
     let verified = ok(&["audit", "--audit", &path("teach/audit"), "verify"]);
     assert!(verified.to_lowercase().contains("ok"), "{verified}");
 }
+
+#[test]
+fn a_retrained_bundle_is_a_candidate_that_activation_refuses_and_promotion_needs_a_gate_and_an_admin()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("arbiter.db").display().to_string();
+    let base = path("bundle");
+    let reg = ok(&["model", "--db", &db, "register", &base]);
+    let id = reg
+        .split_whitespace()
+        .find(|w| w.starts_with("sha256:"))
+        .unwrap()
+        .to_string();
+    ok(&["model", "--db", &db, "activate", &id]);
+    // A retraining of it: its changes.json (inside the content hash) names the champion.
+    let (_, mut files) = arbiter_model::bundle::read(std::path::Path::new(&base)).unwrap();
+    files.insert(
+        arbiter_model::CHANGES.into(),
+        format!("{{\"champion\": \"{id}\", \"held_back\": {{\"examples\": []}}}}").into_bytes(),
+    );
+    let twin = dir.path().join("twin");
+    arbiter_train::bundle::write(&twin, &files).unwrap();
+    let twin = twin.display().to_string();
+    let reg = ok(&["model", "--db", &db, "register", &twin]);
+    assert!(reg.contains(&format!("retrained from {id}")), "{reg}");
+    let tid = reg
+        .split_whitespace()
+        .find(|w| w.starts_with("sha256:"))
+        .unwrap()
+        .to_string();
+
+    let refused = arbiter(&["model", "--db", &db, "activate", &tid]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("only by promotion"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let no_token = arbiter(&["model", "--db", &db, "promote", &tid]);
+    assert!(text(&no_token.stderr).contains("needs an admin's token"));
+    let ann = ok(&[
+        "token", "create", "--role", "admin", "--name", "ann", "--db", &db,
+    ]);
+    let ann = ann.lines().next().unwrap().trim().to_string();
+    let ungated = arbiter(&["model", "--db", &db, "promote", &tid, "--token", &ann]);
+    assert!(!ungated.status.success());
+    assert!(
+        text(&ungated.stderr).contains("none is recorded"),
+        "{}",
+        text(&ungated.stderr)
+    );
+    let shown = ok(&["model", "--db", &db, "show", &tid]);
+    assert!(
+        shown.contains("candidate") && shown.contains(&format!("parent    {id}")),
+        "{shown}"
+    );
+    let diff = ok(&["model", "--db", &db, "diff", &id, &tid]);
+    assert!(diff.contains("parent\n  a: none\n  b: sha256:"), "{diff}");
+    assert!(
+        !diff.contains("training data"),
+        "the twin trained on the same data: {diff}"
+    );
+    ok(&["model", "--db", &db, "shadow", &tid, "--token", &ann]);
+    let list = ok(&["model", "--db", &db, "list"]);
+    assert!(list.contains(&format!("{id}  champion")), "{list}");
+    assert!(list.contains(&format!("{tid}  shadow")), "{list}");
+    let audit = dir.path().join("audit").display().to_string();
+    let q = ok(&[
+        "audit",
+        "--audit",
+        &audit,
+        "query",
+        "--entity",
+        &format!("model:{tid}"),
+    ]);
+    assert!(
+        q.contains("is now the shadow (decisions recorded, never acted on) (by admin:ann)"),
+        "{q}"
+    );
+}

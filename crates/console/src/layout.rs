@@ -39,7 +39,8 @@ pub(crate) fn page(title: &str, user: Option<&User>, body: &str) -> String {
         Some(u) => format!(
             concat!(
                 "<nav class=\"nav\"><a href=\"/queue\" class=\"nav-queue\">Queue</a> ",
-                "<a href=\"/teaching\" class=\"nav-teaching\">Teaching</a>",
+                "<a href=\"/teaching\" class=\"nav-teaching\">Teaching</a> ",
+                "<a href=\"/models\" class=\"nav-models\">Models</a>",
                 "<span class=\"whoami\"><span class=\"user-name\">{}</span> ",
                 "<span class=\"user-role\">({})</span></span>",
                 "<form method=\"post\" action=\"/logout\" class=\"logout-form\">",

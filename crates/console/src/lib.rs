@@ -11,6 +11,7 @@ mod decide;
 mod evidence;
 mod gauge;
 mod layout;
+mod models;
 mod pages;
 mod queue;
 mod style;
@@ -20,6 +21,7 @@ pub mod view;
 
 pub use alert::{alert_page, alert_page_error};
 pub use layout::escape;
+pub use models::models_page;
 pub use pages::{error_page, login_page};
 pub use queue::queue_page;
 pub use style::STYLE;

@@ -143,3 +143,27 @@ pub struct HeldView {
     pub posterior: f64,
     pub reasons: Vec<String>,
 }
+
+/// The Models page's data.
+#[derive(Debug, Clone, Default)]
+pub struct ModelsView {
+    /// The registry, newest registration first.
+    pub models: Vec<arbiter_store::ModelRow>,
+    /// Each model's latest gate report (against any champion), by model id.
+    pub gates: std::collections::BTreeMap<String, arbiter_store::GateRow>,
+    /// The shadow or canary, with how many of its opinions differ and the latest such.
+    pub challenger: Option<ChallengerView>,
+    /// Whether the signed-in person may change the registry (an admin).
+    pub may_change: bool,
+    pub flash: Option<String>,
+}
+
+/// The challenger's disagreement report.
+#[derive(Debug, Clone)]
+pub struct ChallengerView {
+    pub id: String,
+    pub opinions: usize,
+    pub disagreeing: usize,
+    pub latest: Vec<arbiter_store::OpinionRow>,
+    pub tally: Option<arbiter_store::CanaryTally>,
+}

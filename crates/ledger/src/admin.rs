@@ -2,8 +2,8 @@
 //! its store change.
 
 use arbiter_audit::{Entry, EntryKind};
-use arbiter_core::{Actor, ModelId, Role};
-use arbiter_store::{Applied, ModelState, Mutation, NewDecision, NewFeedback, NewModel, NewToken};
+use arbiter_core::{Actor, Role};
+use arbiter_store::{Applied, Mutation, NewDecision, NewFeedback, NewToken};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -163,69 +163,6 @@ impl Ledger {
             }],
         };
         Ok(self.record(vec![change])?.0.start)
-    }
-
-    /// Registers a verified bundle (`id` is its content hash) found at `path`.
-    pub fn register_model(
-        &mut self,
-        id: &ModelId,
-        path: &str,
-        schema: &str,
-        actor: &Actor,
-    ) -> Result<u64, LedgerError> {
-        let now = self.clock.now();
-        let change = Change {
-            entry: Entry {
-                time: now,
-                kind: EntryKind::ModelChange,
-                actor: actor.to_string(),
-                entities: with_person(vec![format!("model:{id}")], actor),
-                summary: format!("model {id} ({schema}) registered from {path} (by {actor})"),
-                body: serde_json::json!({}),
-            },
-            mutations: vec![Mutation::RegisterModel(NewModel {
-                id: id.clone(),
-                path: path.into(),
-                schema: schema.into(),
-                by: actor.clone(),
-                at: now,
-            })],
-        };
-        Ok(self.record(vec![change])?.0.start)
-    }
-
-    /// Puts a registered model in force (the one before is retired). `None` when it already is.
-    pub fn activate_model(
-        &mut self,
-        id: &ModelId,
-        actor: &Actor,
-    ) -> Result<Option<u64>, LedgerError> {
-        let row = self
-            .store
-            .model(id)?
-            .ok_or_else(|| LedgerError::NoSuchModel(id.clone()))?;
-        if row.state == ModelState::Active {
-            return Ok(None);
-        }
-        let now = self.clock.now();
-        let change = Change {
-            entry: Entry {
-                time: now,
-                kind: EntryKind::ModelChange,
-                actor: actor.to_string(),
-                entities: with_person(vec![format!("model:{id}")], actor),
-                summary: format!("model {id} now in force (by {actor})"),
-                body: serde_json::json!({"path": row.path, "schema": row.schema}),
-            },
-            mutations: vec![Mutation::SetModelState {
-                id: id.clone(),
-                from: row.state,
-                to: ModelState::Active,
-                by: actor.clone(),
-                at: now,
-            }],
-        };
-        Ok(Some(self.record(vec![change])?.0.start))
     }
 
     /// Stores a new token's hash for `person`, minted by `actor`; returns (id, audit index).

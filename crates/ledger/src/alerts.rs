@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use arbiter_audit::{Entry, EntryKind};
 use arbiter_core::{Actor, AlertKey, display};
-use arbiter_store::{Applied, Mutation, NewAlert};
+use arbiter_store::{Applied, Mutation, NewAlert, SecondOpinion};
 use serde::Serialize;
 
 use crate::{Change, Ledger, LedgerError, capped};
@@ -17,6 +17,9 @@ pub struct AlertRecord {
     /// What else the entry is about besides the alert itself (`host:ws-1`, `user:bob`, …), so
     /// "what did the AI do about this host" finds it.
     pub entities: Vec<String>,
+    /// What the other model (shadow, canary or champion) would have decided; recorded in the
+    /// same entry, never acted on.
+    pub second: Option<SecondOpinion>,
 }
 
 /// What became of one alert handed to [`Ledger::record_alerts`].
@@ -115,15 +118,38 @@ fn change_for(a: AlertRecord) -> Change {
             None => " (not scored)".to_string(),
         }
     );
+    let mut body = serde_json::json!({});
+    let mut mutations = Vec::with_capacity(2);
+    let key = n.key.clone();
+    let time = n.received_at;
+    let mut summary = summary;
+    if let Some(o) = a.second {
+        summary.push_str(&format!(
+            "; {} {:.19}… would have: {} {}",
+            o.role,
+            o.model,
+            o.tier,
+            o.action.as_deref().unwrap_or("(no action)")
+        ));
+        body = serde_json::json!({"second_opinion": {
+            "model": o.model, "role": o.role, "tier": o.tier, "action": o.action,
+            "p_malicious": o.p_malicious,
+        }});
+        mutations.push(Mutation::SecondOpinion {
+            key,
+            opinion: Box::new(o),
+        });
+    }
+    mutations.insert(0, Mutation::InsertAlert(Box::new(a.alert)));
     Change {
         entry: Entry {
-            time: n.received_at,
+            time,
             kind: EntryKind::Decision,
             actor: Actor::Policy.to_string(),
             entities,
             summary,
-            body: serde_json::json!({}),
+            body,
         },
-        mutations: vec![Mutation::InsertAlert(Box::new(a.alert))],
+        mutations,
     }
 }

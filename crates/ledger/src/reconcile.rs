@@ -248,9 +248,16 @@ fn missing(
             (!s.tokens()?.iter().any(|x| x.sha256 == t.sha256)).then(|| format!("token {}", t.name))
         }
         Mutation::RegisterModel(m) => s.model(&m.id)?.is_none().then(|| format!("model {}", m.id)),
+        Mutation::RecordGate(g) => (!s
+            .gates(&g.candidate)?
+            .iter()
+            .any(|x| x.audit_index == index))
+        .then(|| format!("the gate report of {}", g.candidate)),
         Mutation::PutState { .. }
         | Mutation::ReleaseExample { .. }
         | Mutation::RevokeToken { .. }
-        | Mutation::SetModelState { .. } => None,
+        | Mutation::SetModelState { .. }
+        | Mutation::RequestPromotion { .. }
+        | Mutation::SecondOpinion { .. } => None,
     })
 }

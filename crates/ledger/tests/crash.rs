@@ -28,6 +28,7 @@ fn rec(i: u32) -> AlertRecord {
             i == 1,
         ),
         entities: vec![],
+        second: None,
     }
 }
 

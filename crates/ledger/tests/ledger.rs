@@ -23,6 +23,7 @@ fn rec(i: u32, tier: Tier, state: AlertState) -> AlertRecord {
     AlertRecord {
         alert: alert(i, tier, state, 0.8, &format!("c{i}@1"), true),
         entities: vec![format!("host:ws-{i}")],
+        second: None,
     }
 }
 
@@ -153,7 +154,7 @@ fn tokens_policies_and_models_are_recorded_and_stored() {
             Some("cafe")
         );
         let m = arbiter_core::ModelId::new(&format!("sha256:{}", "1".repeat(64))).unwrap();
-        l.register_model(&m, "/models/1", "nsl-kdd@1", &root)
+        l.register_model(&m, "/models/1", "nsl-kdd@1", None, &root)
             .unwrap();
         assert!(l.activate_model(&m, &root).unwrap().is_some());
         assert!(

@@ -41,6 +41,7 @@ fn opened(store: Arc<dyn Store>, dir: &std::path::Path) -> Ledger {
         recs.push(AlertRecord {
             alert: a,
             entities: vec![],
+            second: None,
         });
     }
     l.record_alerts(recs, vec![]).unwrap();

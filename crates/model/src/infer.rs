@@ -21,6 +21,15 @@ use crate::support::{LEAF_SUPPORT, LeafSupport};
 /// Rows walked together through each tree.
 const BLOCK: usize = 64;
 
+/// The file a retrained bundle says what changed in (written by `arbiter-retrain`).
+pub const CHANGES: &str = "changes.json";
+
+/// The part of [`CHANGES`] that says where a bundle came from.
+#[derive(serde::Deserialize)]
+struct Lineage {
+    champion: String,
+}
+
 /// A model ready to score.
 pub struct Model {
     /// `sha256:…` content id of the bundle.
@@ -29,6 +38,9 @@ pub struct Model {
     pub spec: ModelSpec,
     pub encoder: Encoder,
     pub detector: Detector,
+    /// The champion a retrained bundle was built from: the `champion` of its `changes.json`,
+    /// which the content hash covers. `None` for a bundle trained from data alone.
+    pub parent: Option<String>,
     members: Vec<Forest>,
     head: Forest,
     baseline: Forest,
@@ -134,8 +146,17 @@ impl Model {
                 Some(table)
             }
         };
+        let parent = match files.get(CHANGES) {
+            None => None,
+            Some(bytes) => Some(
+                serde_json::from_slice::<Lineage>(bytes)
+                    .map_err(|e| bad(format!("{CHANGES} is invalid: {e}")))?
+                    .champion,
+            ),
+        };
         Ok(Model {
             id: manifest.id,
+            parent,
             encoder: Encoder::from_spec(spec.encoder.clone()),
             detector: Detector::new(spec.ood.clone(), references),
             schema,
@@ -163,6 +184,7 @@ impl Model {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Model {
             id: String::new(),
+            parent: None,
             encoder: Encoder::from_spec(spec.encoder.clone()),
             detector,
             schema,

@@ -20,6 +20,7 @@
 pub mod bundle;
 pub mod calibrate;
 pub mod conformal;
+pub mod diff;
 pub mod encode;
 mod error;
 pub mod flags;
@@ -37,5 +38,5 @@ pub mod support;
 pub mod synthetic;
 
 pub use error::ModelError;
-pub use infer::{Inference, Model, RowView};
+pub use infer::{CHANGES, Inference, Model, RowView};
 pub use spec::ECE_BINS;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::mattered::Mattered;
 
 /// File name of the record in the bundle.
-pub const FILE: &str = "changes.json";
+pub const FILE: &str = arbiter_model::CHANGES;
 
 /// The accepted examples kept out of training, newest, for the non-inferiority gate.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

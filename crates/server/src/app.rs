@@ -13,7 +13,7 @@ use arbiter_ledger::{Ledger, Rules};
 use arbiter_model::Model;
 use arbiter_policy::Policy;
 use arbiter_store::{SqliteStore, StoreRead};
-use arbiter_triage::{Guards, Scorer};
+use arbiter_triage::{Challenger, Guards, Scorer};
 
 use crate::denials::Denials;
 use crate::error::ApiError;
@@ -117,6 +117,8 @@ pub struct Inner {
     pub store: Arc<dyn StoreRead>,
     pub audit: AuditReader,
     pub scorer: RwLock<Arc<Scorer>>,
+    /// The shadow or canary scoring beside the champion; swapped under the writer.
+    pub challenger: RwLock<Option<Arc<Challenger>>>,
     pub policy: RwLock<Arc<PolicyInForce>>,
     pub clock: Arc<dyn Clock>,
     pub denials: Denials,
@@ -175,6 +177,19 @@ impl App {
             eprintln!("serve: store: {}", opened.reconciled);
         }
         let mut ledger = opened.ledger;
+        // A promoted champion outranks the bundle on the command line: a restart with the old
+        // `--model` must not quietly undo a four-eyes promotion.
+        let (model, model_path) = match ledger.champion()? {
+            Some(c) if c.parent.is_some() && c.id.as_str() != model.id => {
+                eprintln!(
+                    "serve: the registry's champion {} (promoted) is in force, not --model {}",
+                    c.id, model.id
+                );
+                let path = PathBuf::from(&c.path);
+                (Arc::new(crate::challenger::verified(&path, &c.id)?), path)
+            }
+            _ => (model, paths.model.clone()),
+        };
         let cases = paths
             .cases
             .as_deref()
@@ -187,9 +202,18 @@ impl App {
             &text,
             &paths.policy.display().to_string(),
             &model,
-            &paths.model,
+            &model_path,
             &Actor::system("serve"),
         )?;
+        let challenger = match ledger.challenger()? {
+            None => None,
+            Some(row) => Some(Arc::new(crate::challenger::load(
+                &row,
+                &model,
+                paths.cases.as_deref(),
+                store.as_ref(),
+            )?)),
+        };
         let guards = Guards::restore(policy.clone(), &model, store.as_ref(), clock.as_ref())?;
         let audit = ledger.audit().reader();
         let sha256 = arbiter_triage::sha256_hex(text.as_bytes());
@@ -200,6 +224,7 @@ impl App {
             store: read,
             audit,
             scorer: RwLock::new(scorer),
+            challenger: RwLock::new(challenger),
             policy: RwLock::new(Arc::new(PolicyInForce {
                 policy,
                 text,
@@ -282,6 +307,16 @@ impl App {
 
     pub fn model(&self) -> Arc<Model> {
         self.scorer().model().clone()
+    }
+
+    /// The shadow or canary, if one runs.
+    pub fn challenger(&self) -> Option<Arc<Challenger>> {
+        self.0.challenger.read().expect("challenger lock").clone()
+    }
+
+    /// Swaps the challenger (call under the writer, after the change is audited).
+    pub fn set_challenger(&self, c: Option<Arc<Challenger>>) {
+        *self.0.challenger.write().expect("challenger lock") = c;
     }
 
     pub fn policy(&self) -> Arc<PolicyInForce> {

@@ -114,6 +114,7 @@ impl From<StoreError> for ApiError {
             StoreError::StaleState { .. }
             | StoreError::InvalidTransition { .. }
             | StoreError::StaleModel { .. }
+            | StoreError::ChallengerRunning { .. }
             | StoreError::Duplicate { .. } => ApiError::conflict(m),
             StoreError::Busy { .. } => ApiError::unavailable("store_busy", m),
             StoreError::Backend { .. } | StoreError::TooNew { .. } | StoreError::Corrupt { .. } => {

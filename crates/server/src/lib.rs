@@ -15,7 +15,9 @@
 pub mod access;
 pub mod api;
 pub mod app;
+pub mod challenger;
 pub mod console;
+pub mod console_models;
 pub mod console_teaching;
 pub mod denials;
 pub mod detail;

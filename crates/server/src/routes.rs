@@ -8,9 +8,9 @@ use arbiter_core::Permission;
 use axum::routing::{MethodRouter, delete, get, post, put};
 use serde_json::{Value, json};
 
-use crate::api::{admin, audit, decision, ingest, ops, queue, teaching, tokens};
+use crate::api::{admin, audit, decision, ingest, models, ops, queue, teaching, tokens};
 use crate::app::App;
-use crate::{console, console_teaching};
+use crate::{console, console_models, console_teaching};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +115,37 @@ fn register_body() -> Value {
     object(
         json!({"path": {"type": "string", "description": "a bundle directory on the server's disk"}}),
         json!(["path"]),
+    )
+}
+
+fn gate_body() -> Value {
+    object(
+        json!({"suite": {"type": "string", "description": "a regression suite file on the server's disk"}}),
+        json!(["suite"]),
+    )
+}
+
+fn canary_body() -> Value {
+    object(
+        json!({
+            "share": {"type": "number", "description": "share of alerts the canary decides, in (0, 1]"},
+            "max_override_rate": {"type": "number", "description": "rolled back above this share of overridden reviewed decisions"},
+            "min_reviewed": {"type": "integer", "description": "…once at least this many were reviewed"},
+            "max_automated_overridden": {"type": "integer", "description": "rolled back when more automated decisions than this are found wrong"},
+        }),
+        json!([
+            "share",
+            "max_override_rate",
+            "min_reviewed",
+            "max_automated_overridden"
+        ]),
+    )
+}
+
+fn reason_body() -> Value {
+    object(
+        json!({"reason": {"type": "string", "description": "why (recorded)"}}),
+        json!(["reason"]),
     )
 }
 
@@ -404,6 +435,124 @@ pub static ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/api/v1/models/{id}",
+        access: Api(Read),
+        what: "read a model",
+        doc: doc(
+            "getRegisteredModel",
+            "One registered model: state, lineage, gate reports, second opinions and, in canary, \
+             how humans judged its decisions",
+            "model",
+        ),
+        handler: || get(models::show),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/models/{id}/diff",
+        access: Api(Read),
+        what: "compare models",
+        doc: doc(
+            "diffModels",
+            "What differs from another registered model (query: against, default the champion; \
+             all)",
+            "differences",
+        ),
+        handler: || get(models::diff),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/models/{id}/disagreements",
+        access: Api(Read),
+        what: "read shadow disagreements",
+        doc: doc(
+            "modelDisagreements",
+            "Alerts where this model and the one beside it differ in tier, newest first, with both \
+             packages (query: limit ≤ 1000)",
+            "disagreements",
+        ),
+        handler: || get(models::disagreements),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/models/{id}/gate",
+        access: Api(Admin),
+        what: "gate a model",
+        doc: doc_body(
+            "gateModel",
+            "Run every promotion gate of a candidate against the champion in force and record the \
+             report (audited with its hash)",
+            gate_body,
+            (200, "gate report"),
+        ),
+        handler: || post(models::gate),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/models/{id}/shadow",
+        access: Api(Admin),
+        what: "start a shadow",
+        doc: doc(
+            "shadowModel",
+            "Score live traffic with a candidate beside the champion; its decisions are recorded, \
+             never acted on",
+            "shadow",
+        ),
+        handler: || post(models::shadow),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/models/{id}/canary",
+        access: Api(Admin),
+        what: "start a canary",
+        doc: doc_body(
+            "canaryModel",
+            "Let a gated candidate decide a share of live traffic; it is retired by itself when a \
+             declared bound is crossed",
+            canary_body,
+            (200, "canary"),
+        ),
+        handler: || post(models::canary),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/models/{id}/promote",
+        access: Api(Admin),
+        what: "promote a model",
+        doc: doc(
+            "promoteModel",
+            "Ask for (first admin) or approve (second, different admin) promotion to champion; the \
+             latest gate report against the champion must have passed",
+            "promotion asked, or promoted and in force",
+        ),
+        handler: || post(models::promote),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/models/{id}/retire",
+        access: Api(Admin),
+        what: "retire a model",
+        doc: doc_body(
+            "retireModel",
+            "Retire a candidate, shadow or canary",
+            reason_body,
+            (200, "retired"),
+        ),
+        handler: || post(models::retire),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/model/rollback",
+        access: Api(Admin),
+        what: "roll back the model",
+        doc: doc(
+            "rollbackModel",
+            "Retire the champion and restore the one before it, in this running server at once",
+            "rolled back",
+        ),
+        handler: || post(models::rollback),
+    },
+    Route {
+        method: "GET",
         path: "/api/v1/tokens",
         access: Api(ManageTokens),
         what: "list tokens",
@@ -508,6 +657,54 @@ pub static ROUTES: &[Route] = &[
         what: "release a quarantined example",
         doc: None,
         handler: || post(console_teaching::release),
+    },
+    Route {
+        method: "GET",
+        path: "/models",
+        access: Console(Read),
+        what: "read the model registry",
+        doc: None,
+        handler: || get(console_models::models_page),
+    },
+    Route {
+        method: "POST",
+        path: "/models/{id}/promote",
+        access: Console(Admin),
+        what: "promote a model",
+        doc: None,
+        handler: || post(console_models::promote),
+    },
+    Route {
+        method: "POST",
+        path: "/models/{id}/shadow",
+        access: Console(Admin),
+        what: "start a shadow",
+        doc: None,
+        handler: || post(console_models::shadow),
+    },
+    Route {
+        method: "POST",
+        path: "/models/{id}/canary",
+        access: Console(Admin),
+        what: "start a canary",
+        doc: None,
+        handler: || post(console_models::canary),
+    },
+    Route {
+        method: "POST",
+        path: "/models/{id}/retire",
+        access: Console(Admin),
+        what: "retire a model",
+        doc: None,
+        handler: || post(console_models::retire),
+    },
+    Route {
+        method: "POST",
+        path: "/models/rollback",
+        access: Console(Admin),
+        what: "roll back the model",
+        doc: None,
+        handler: || post(console_models::rollback),
     },
     Route {
         method: "GET",

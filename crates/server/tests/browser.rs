@@ -568,3 +568,111 @@ async fn an_analyst_logs_in_approves_one_alert_overrides_another_and_sees_both_i
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+/// Signs `token` in on a fresh session (after signing out, if someone was signed in).
+async fn sign_in(c: &Client, base: &str, token: &str) {
+    if c.find(Locator::Css("#logout")).await.is_ok() {
+        wait_for(c, "#logout").await.click().await.unwrap();
+        wait_url(c, "/login").await;
+    }
+    c.goto(&format!("{base}/login")).await.unwrap();
+    wait_for(c, "#token").await.send_keys(token).await.unwrap();
+    wait_for(c, "#login-submit").await.click().await.unwrap();
+    wait_url(c, "/queue").await;
+}
+
+/// The state the Models page shows for model `id` (its row's `data-state`).
+async fn row_state(c: &Client, id: &str) -> String {
+    let css = format!("#model-{}", id.trim_start_matches("sha256:"));
+    wait_for(c, &css)
+        .await
+        .attr("data-state")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_admins_promote_a_gated_candidate_on_the_models_page_and_one_rolls_it_back() {
+    if !browser_available() {
+        return;
+    }
+    let s = common::lifecycle::server();
+    let dana = common::lifecycle::second_admin(&s).await;
+    let (champion, id) = common::lifecycle::gated_twin(&s).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(arbiter_server::serve(listener, s.app.clone(), async move {
+        let _ = stopped.await;
+    }));
+    let profile = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut driver = Driver::start(port);
+    driver.wait_ready(port);
+    let c = connect(port, profile.path()).await;
+    let row_of = |id: &str| format!("#model-{}", id.trim_start_matches("sha256:"));
+
+    // An analyst sees the registry and its gate reports, and no lifecycle buttons.
+    sign_in(&c, &base, &s.tokens[&Role::Analyst]).await;
+    wait_for(&c, "a.nav-models").await.click().await.unwrap();
+    wait_url(&c, "/models").await;
+    assert_eq!(row_state(&c, &champion).await, "champion");
+    assert_eq!(row_state(&c, &id).await, "candidate");
+    let gate = text(&c, &format!("{} .gate", row_of(&id))).await;
+    assert_eq!(gate, "passed", "the candidate's latest gate report");
+    assert!(
+        c.find(Locator::Css(".model-form")).await.is_err(),
+        "an analyst is offered a lifecycle form"
+    );
+
+    // The first admin asks; the page says a second admin is needed and offers no approval to her.
+    sign_in(&c, &base, &s.tokens[&Role::Admin]).await;
+    c.goto(&format!("{base}/models")).await.unwrap();
+    wait_for(&c, &format!("{} button.promote", row_of(&id)))
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_url(&c, "/models?done=asked").await;
+    assert!(text(&c, ".flash").await.contains("second, different admin"));
+    assert!(
+        text(&c, &format!("{} .promotion", row_of(&id)))
+            .await
+            .contains("needs a second admin")
+    );
+    assert!(
+        c.find(Locator::Css(&format!("{} button.promote", row_of(&id))))
+            .await
+            .is_err(),
+        "the admin who asked is offered the approval too"
+    );
+    assert_eq!(s.app.model().id, champion);
+    screenshot(&c, "models.png", true).await;
+
+    // The second admin approves: the candidate is champion in the running server at once.
+    sign_in(&c, &base, &dana).await;
+    c.goto(&format!("{base}/models")).await.unwrap();
+    wait_for(&c, &format!("{} button.promote", row_of(&id)))
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_url(&c, "/models?done=promoted").await;
+    assert_eq!(row_state(&c, &id).await, "champion");
+    assert_eq!(row_state(&c, &champion).await, "retired");
+    assert_eq!(s.app.model().id, id);
+
+    // Rollback restores the champion before.
+    wait_for(&c, "#rollback").await.click().await.unwrap();
+    wait_url(&c, "/models?done=rolled_back").await;
+    assert_eq!(row_state(&c, &champion).await, "champion");
+    assert_eq!(row_state(&c, &id).await, "retired");
+    assert_eq!(s.app.model().id, champion);
+
+    c.close().await.unwrap();
+    drop(driver);
+    drop(profile);
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

@@ -567,7 +567,7 @@ async fn issue_10_a_model_is_put_in_force_by_its_registered_id_and_the_old_one_i
         .iter()
         .map(|m| (m["id"].as_str().unwrap(), m["state"].as_str().unwrap()))
         .collect();
-    assert!(states.contains(&(id.as_str(), "active")), "{states:?}");
+    assert!(states.contains(&(id.as_str(), "champion")), "{states:?}");
     assert!(states.iter().any(|(_, st)| *st == "retired"), "{states:?}");
     // Alerts are scored by the new model from now on.
     let out = ingest(&s, &fixture().alerts[..5]).await;

@@ -16,8 +16,8 @@ use arbiter_core::{
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::{
-    Applied, CaseUpdate, ModelState, Mutation, NewAlert, NewDecision, NewFeedback, NewModel,
-    NewToken, QueueFilter, Recorded, Store, StoreError,
+    Applied, CaseUpdate, Mutation, NewAlert, NewDecision, NewFeedback, NewToken, QueueFilter,
+    Recorded, Store, StoreError,
 };
 
 /// Generates one `#[test]` per check for the backend `make` builds. `make` may return the
@@ -44,8 +44,13 @@ macro_rules! conformance_suite {
                 alerts_of_one_case_share_it_and_count,
                 tokens_are_found_by_hash_until_revoked,
                 a_token_hash_cannot_be_stored_twice,
-                activating_a_model_retires_the_one_before,
+                a_new_champion_retires_the_one_before_and_says_when,
                 a_model_state_change_from_a_stale_state_fails,
+                a_second_challenger_is_refused_while_one_runs,
+                a_promotion_request_is_cleared_by_any_state_change,
+                gate_reports_read_back_per_candidate,
+                a_second_opinion_reads_back_beside_the_acted_decision,
+                the_canary_tally_counts_reviews_and_overrides_of_its_own_decisions,
                 stats_count_alerts_by_tier_and_state,
                 replaying_the_same_batches_gives_the_same_ids,
                 an_example_reads_back_with_its_provenance_verdict_and_features,
@@ -68,7 +73,9 @@ macro_rules! conformance_suite {
     };
 }
 
+mod registry;
 mod teaching;
+pub use registry::*;
 pub use teaching::*;
 
 /// What `make` returns: a store, or a guard and a store.
@@ -171,11 +178,16 @@ pub(crate) fn insert(i: u64, a: NewAlert) -> Recorded {
     }
 }
 
-fn analyst(name: &str) -> Actor {
+pub(crate) fn analyst(name: &str) -> Actor {
     Actor::person(name, Role::Analyst, 3)
 }
 
-fn transition(k: AlertKey, from: AlertState, to: AlertState, kind: Decision) -> Mutation {
+pub(crate) fn transition(
+    k: AlertKey,
+    from: AlertState,
+    to: AlertState,
+    kind: Decision,
+) -> Mutation {
     Mutation::Transition {
         key: k,
         from,
@@ -632,70 +644,6 @@ pub fn a_token_hash_cannot_be_stored_twice(s: &dyn Store) {
         s.apply(&[create(2)]),
         Err(StoreError::Duplicate { .. })
     ));
-}
-
-fn model_id(c: char) -> ModelId {
-    ModelId::new(&format!("sha256:{}", c.to_string().repeat(64))).unwrap()
-}
-
-fn register(i: u64, c: char) -> Recorded {
-    Recorded {
-        audit_index: i,
-        mutations: vec![Mutation::RegisterModel(NewModel {
-            id: model_id(c),
-            path: format!("/models/{c}"),
-            schema: "nsl-kdd@1".into(),
-            by: Actor::system("serve"),
-            at: t(i as u32),
-        })],
-    }
-}
-
-fn set_state(i: u64, c: char, from: ModelState, to: ModelState) -> Recorded {
-    Recorded {
-        audit_index: i,
-        mutations: vec![Mutation::SetModelState {
-            id: model_id(c),
-            from,
-            to,
-            by: Actor::person("root", Role::Admin, 1),
-            at: t(i as u32),
-        }],
-    }
-}
-
-pub fn activating_a_model_retires_the_one_before(s: &dyn Store) {
-    use ModelState::*;
-    s.apply(&[register(1, 'a'), register(2, 'b')]).unwrap();
-    s.apply(&[set_state(3, 'a', Registered, Active)]).unwrap();
-    s.apply(&[set_state(4, 'b', Registered, Active)]).unwrap();
-    let a = s.model(&model_id('a')).unwrap().unwrap();
-    let b = s.model(&model_id('b')).unwrap().unwrap();
-    assert_eq!((a.state, b.state), (Retired, Active));
-    assert_eq!(a.changed_at, t(4));
-    assert_eq!(
-        s.models()
-            .unwrap()
-            .iter()
-            .filter(|m| m.state == Active)
-            .count(),
-        1
-    );
-    assert!(matches!(
-        s.apply(&[register(5, 'a')]),
-        Err(StoreError::Duplicate { .. })
-    ));
-}
-
-pub fn a_model_state_change_from_a_stale_state_fails(s: &dyn Store) {
-    use ModelState::*;
-    s.apply(&[register(1, 'a')]).unwrap();
-    let e = s.apply(&[set_state(2, 'a', Active, Retired)]).unwrap_err();
-    assert!(matches!(e, StoreError::StaleModel { .. }), "{e}");
-    let e = s
-        .apply(&[set_state(3, 'f', Registered, Active)])
-        .unwrap_err();
-    assert!(matches!(e, StoreError::NoSuchModel(_)), "{e}");
 }
 
 pub fn stats_count_alerts_by_tier_and_state(s: &dyn Store) {

@@ -65,6 +65,12 @@ pub enum StoreError {
     NoSuchExample(i64),
     #[error("no registered model {0}")]
     NoSuchModel(ModelId),
+    /// One challenger at a time: a second shadow or canary is refused.
+    #[error("model {other} is already in {state}: retire or promote it before starting another")]
+    ChallengerRunning {
+        other: ModelId,
+        state: crate::registry::ModelState,
+    },
     /// Compare-and-set on a model's registry state failed.
     #[error("model {id} is {found}, not {expected}")]
     StaleModel {

@@ -29,7 +29,10 @@ pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use migrations::MIGRATIONS;
 pub use mutation::{Applied, Mutation, Recorded};
-pub use registry::{ModelRow, ModelState, NewModel, NewToken, TokenRow};
+pub use registry::{
+    CanaryBounds, CanaryTally, GateRow, ModelRow, ModelState, NewGate, NewModel, NewToken,
+    OpinionRow, SecondOpinion, TokenRow,
+};
 pub use sqlite::SqliteStore;
 pub use types::{
     AlertRow, CaseRow, CaseUpdate, DecisionRow, ExampleRow, FeedbackRow, NewAlert, NewDecision,
@@ -66,6 +69,19 @@ pub trait StoreRead: Send + Sync {
     fn tokens(&self) -> Result<Vec<TokenRow>, StoreError>;
     fn models(&self) -> Result<Vec<ModelRow>, StoreError>;
     fn model(&self, id: &ModelId) -> Result<Option<ModelRow>, StoreError>;
+    /// Gate reports recorded for `candidate`, oldest first.
+    fn gates(&self, candidate: &ModelId) -> Result<Vec<GateRow>, StoreError>;
+    /// Second opinions given by `model` or beside its decisions (the alert was acted on by
+    /// `model`), newest first, at most `limit` (0: no limit); with `disagreeing`, only those
+    /// whose tier differs from the one acted on.
+    fn opinions(
+        &self,
+        model: &ModelId,
+        disagreeing: bool,
+        limit: usize,
+    ) -> Result<Vec<OpinionRow>, StoreError>;
+    /// How the alerts `model` decided have fared with humans.
+    fn canary_tally(&self, model: &ModelId) -> Result<CanaryTally, StoreError>;
     /// The highest audit index whose mutations are applied (`None`: never written).
     fn applied_through(&self) -> Result<Option<u64>, StoreError>;
 }

@@ -6,11 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
 use arbiter_core::{Actor, AlertKey, AlertState, Decision, EvidencePackage, ModelId, Observed};
-use chrono::{DateTime, Utc};
 
 use crate::error::StoreError;
 use crate::mutation::{Applied, Mutation, Recorded};
-use crate::registry::{ModelRow, ModelState, TokenRow};
+use crate::registry::{GateRow, ModelRow, SecondOpinion, TokenRow};
+
+mod registry;
 use crate::types::{
     AlertRow, CaseRow, DecisionRow, ExampleRow, FeedbackRow, NewAlert, NewExample, QueueFilter,
     Release, Stats,
@@ -39,6 +40,9 @@ struct Mem {
     state: BTreeMap<String, String>,
     tokens: Vec<TokenRow>,
     models: Vec<ModelRow>,
+    gates: Vec<GateRow>,
+    /// `(alert, opinion, audit index)`.
+    opinions: Vec<(i64, SecondOpinion, u64)>,
     applied: Option<u64>,
 }
 
@@ -64,7 +68,10 @@ enum Undo {
         id: i64,
     },
     Model,
-    ModelStates(Vec<(usize, ModelState, Actor, DateTime<Utc>)>),
+    /// Rows as they were before a state change.
+    Models(Vec<(usize, ModelRow)>),
+    Gate,
+    Opinion,
     Nothing,
 }
 
@@ -282,57 +289,11 @@ impl Mem {
                     Undo::Revoke { id: *id },
                 ))
             }
-            Mutation::RegisterModel(m) => {
-                if self.models.iter().any(|x| x.id == m.id) {
-                    return Err(StoreError::Duplicate {
-                        what: "model",
-                        value: m.id.to_string(),
-                    });
-                }
-                self.models.push(ModelRow {
-                    id: m.id.clone(),
-                    path: m.path.clone(),
-                    schema: m.schema.clone(),
-                    state: ModelState::Registered,
-                    registered_by: m.by.clone(),
-                    registered_at: m.at,
-                    changed_by: m.by.clone(),
-                    changed_at: m.at,
-                });
-                Ok((Applied::Model, Undo::Model))
-            }
-            Mutation::SetModelState {
-                id,
-                from,
-                to,
-                by,
-                at,
-            } => {
-                let i = self
-                    .models
-                    .iter()
-                    .position(|x| &x.id == id)
-                    .ok_or_else(|| StoreError::NoSuchModel(id.clone()))?;
-                if self.models[i].state != *from {
-                    return Err(StoreError::StaleModel {
-                        id: id.clone(),
-                        expected: from.to_string(),
-                        found: self.models[i].state.to_string(),
-                    });
-                }
-                let mut undo = Vec::new();
-                for (j, m) in self.models.iter_mut().enumerate() {
-                    let retire =
-                        *to == ModelState::Active && j != i && m.state == ModelState::Active;
-                    if j == i || retire {
-                        undo.push((j, m.state, m.changed_by.clone(), m.changed_at));
-                        m.state = if j == i { *to } else { ModelState::Retired };
-                        m.changed_by = by.clone();
-                        m.changed_at = *at;
-                    }
-                }
-                Ok((Applied::Model, Undo::ModelStates(undo)))
-            }
+            Mutation::RegisterModel(_)
+            | Mutation::SetModelState { .. }
+            | Mutation::RequestPromotion { .. }
+            | Mutation::RecordGate(_)
+            | Mutation::SecondOpinion { .. } => self.apply_registry(index, m),
         }
     }
 
@@ -463,13 +424,16 @@ impl Mem {
             Undo::Model => {
                 self.models.pop();
             }
-            Undo::ModelStates(v) => {
-                for (j, state, by, at) in v {
-                    let m = &mut self.models[j];
-                    m.state = state;
-                    m.changed_by = by;
-                    m.changed_at = at;
+            Undo::Models(v) => {
+                for (j, row) in v {
+                    self.models[j] = row;
                 }
+            }
+            Undo::Gate => {
+                self.gates.pop();
+            }
+            Undo::Opinion => {
+                self.opinions.pop();
             }
             Undo::Nothing => {}
         }
@@ -637,6 +601,29 @@ impl StoreRead for MemoryStore {
 
     fn model(&self, id: &ModelId) -> Result<Option<ModelRow>, StoreError> {
         self.read(|m| m.models.iter().find(|x| &x.id == id).cloned())
+    }
+
+    fn gates(&self, candidate: &ModelId) -> Result<Vec<GateRow>, StoreError> {
+        self.read(|m| {
+            m.gates
+                .iter()
+                .filter(|g| &g.candidate == candidate)
+                .cloned()
+                .collect()
+        })
+    }
+
+    fn opinions(
+        &self,
+        model: &ModelId,
+        disagreeing: bool,
+        limit: usize,
+    ) -> Result<Vec<crate::OpinionRow>, StoreError> {
+        self.read(|m| m.opinions_of(model, disagreeing, limit))
+    }
+
+    fn canary_tally(&self, model: &ModelId) -> Result<crate::CanaryTally, StoreError> {
+        self.read(|m| m.tally(model))
     }
 
     fn applied_through(&self) -> Result<Option<u64>, StoreError> {

@@ -154,4 +154,44 @@ ALTER TABLE examples ADD COLUMN released_at TEXT;
 ALTER TABLE examples ADD COLUMN release_reason TEXT;
 "#,
     ),
+    (
+        6,
+        "model lifecycle: candidate, shadow, canary, champion; lineage; gate reports; second opinions",
+        r#"
+UPDATE models SET state = 'candidate' WHERE state = 'registered';
+UPDATE models SET state = 'champion' WHERE state = 'active';
+DROP INDEX models_one_active;
+CREATE UNIQUE INDEX models_one_champion ON models(state) WHERE state = 'champion';
+CREATE UNIQUE INDEX models_one_challenger ON models(state) WHERE state IN ('shadow', 'canary');
+ALTER TABLE models ADD COLUMN parent TEXT;                  -- the champion a retrained bundle came from
+ALTER TABLE models ADD COLUMN champion_at TEXT;             -- when it last became champion (rollback order)
+ALTER TABLE models ADD COLUMN canary TEXT;                  -- JSON bounds while in canary
+ALTER TABLE models ADD COLUMN promotion_requested_by TEXT;  -- first admin of two (four eyes)
+ALTER TABLE models ADD COLUMN promotion_requested_at TEXT;
+UPDATE models SET champion_at = changed_at WHERE state = 'champion';
+CREATE TABLE gates (
+    id          INTEGER PRIMARY KEY,
+    candidate   TEXT NOT NULL REFERENCES models(id),
+    champion    TEXT NOT NULL,
+    passed      INTEGER NOT NULL,
+    sha256      TEXT NOT NULL,
+    report      TEXT NOT NULL,
+    by_actor    TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    audit_index INTEGER NOT NULL
+);
+CREATE INDEX gates_candidate ON gates(candidate, id);
+CREATE TABLE opinions (
+    alert       INTEGER NOT NULL REFERENCES alerts(id),
+    model       TEXT NOT NULL,
+    role        TEXT NOT NULL,
+    tier        TEXT NOT NULL,
+    json        TEXT NOT NULL,                 -- the whole second opinion with its package
+    audit_index INTEGER NOT NULL,
+    PRIMARY KEY (alert, model)
+);
+CREATE INDEX opinions_model ON opinions(model, alert);
+CREATE INDEX alerts_bundle ON alerts(bundle);
+"#,
+    ),
 ];

@@ -6,7 +6,7 @@ use arbiter_core::{AlertKey, AlertState, ModelId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::registry::{ModelState, NewModel, NewToken};
+use crate::registry::{CanaryBounds, ModelState, NewGate, NewModel, NewToken, SecondOpinion};
 use crate::types::{NewAlert, NewDecision, NewExample, NewFeedback};
 
 /// One change.
@@ -47,16 +47,35 @@ pub enum Mutation {
         id: i64,
         at: DateTime<Utc>,
     },
-    /// Records a verified bundle in the registry (state `registered`).
+    /// Records a verified bundle in the registry (state `candidate`).
     RegisterModel(NewModel),
-    /// Moves a model `from` → `to` (compare-and-set). Activating a model retires the one
-    /// active before, in the same transaction.
+    /// Moves a model `from` → `to` (compare-and-set) and clears any pending promotion request.
+    /// A new champion retires the one before in the same transaction and records when it
+    /// became champion; a champion retired by this mutation itself (a rollback) forgets when,
+    /// so it is never restored again; a new shadow or canary is refused while another challenger runs.
     SetModelState {
         id: ModelId,
         from: ModelState,
         to: ModelState,
         by: arbiter_core::Actor,
         at: DateTime<Utc>,
+        /// The bounds a canary runs under (only with `to: canary`).
+        #[serde(default)]
+        canary: Option<CanaryBounds>,
+    },
+    /// The first admin of two asks for a model's promotion (four eyes).
+    RequestPromotion {
+        id: ModelId,
+        by: arbiter_core::Actor,
+        at: DateTime<Utc>,
+    },
+    /// A gate report of a registered candidate against a champion.
+    RecordGate(Box<NewGate>),
+    /// What a second model would have decided on an alert stored in the same batch (or
+    /// before); a second opinion of the same model on the same alert is skipped.
+    SecondOpinion {
+        key: AlertKey,
+        opinion: Box<SecondOpinion>,
     },
 }
 
@@ -101,4 +120,11 @@ pub enum Applied {
         revoked: bool,
     },
     Model,
+    Gate {
+        id: i64,
+    },
+    /// `inserted` is false when the alert was not stored or the opinion already was.
+    Opinion {
+        inserted: bool,
+    },
 }

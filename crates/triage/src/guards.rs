@@ -89,7 +89,14 @@ impl Guards {
         vec![(RATE_LIMITER_STATE.to_string(), self.limiter.to_json())]
     }
 
-    /// Decides each alert of a scored batch, in order: policy, rate limit, flood control.
+    /// The auto-close threshold the model in force certified.
+    pub fn threshold(&self) -> Option<f64> {
+        self.threshold
+    }
+
+    /// Decides each alert of a scored batch, in order: policy, rate limit, flood control;
+    /// auto-close at `threshold` (the certified threshold of the model that scored it).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn decide(
         &mut self,
         fresh: &[Incoming],
@@ -98,6 +105,7 @@ impl Guards {
         file: &str,
         clock: &dyn Clock,
         sum: &mut Summary,
+        threshold: Option<f64>,
     ) -> Vec<(AlertRecord, Decided)> {
         let now = clock.now();
         let now_ms = now.timestamp_millis();
@@ -125,7 +133,7 @@ impl Guards {
                     package: p.as_ref(),
                     model: scored.status.clone(),
                     asset: scorer.asset(r),
-                    auto_close_threshold: self.threshold,
+                    auto_close_threshold: threshold,
                     conservative,
                 },
             );

@@ -12,6 +12,7 @@
 //!
 //! [`Engine`] chains them for a caller that owns the ledger.
 
+mod challenge;
 mod error;
 mod guards;
 mod keys;
@@ -32,6 +33,7 @@ use arbiter_store::StoreRead;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+pub use challenge::{Challenger, score_pair, slot};
 pub use error::TriageError;
 pub use guards::{Guards, RATE_LIMITER_STATE, certified_threshold, state_of};
 pub use keys::KeyMaker;
@@ -156,6 +158,35 @@ impl Prepared {
     }
 }
 
+impl Prepared {
+    /// [`Prepared::split`] of the champion's scores and, part for part, the challenger's.
+    pub fn split_pair(
+        self,
+        scored: Scored,
+        theirs: Option<Scored>,
+        n: usize,
+    ) -> Vec<(Prepared, Scored, Option<Scored>)> {
+        let parts = self.split(scored, n);
+        let Some(theirs) = theirs else {
+            return parts.into_iter().map(|(p, s)| (p, s, None)).collect();
+        };
+        let mut packages = theirs.packages.into_iter();
+        parts
+            .into_iter()
+            .map(|(p, s)| {
+                let mine = packages.by_ref().take(p.fresh.len()).collect();
+                let t = Scored {
+                    packages: mine,
+                    status: theirs.status.clone(),
+                    ms_per_row: theirs.ms_per_row,
+                    bundle: theirs.bundle.clone(),
+                };
+                (p, s, Some(t))
+            })
+            .collect()
+    }
+}
+
 /// Drops alerts whose key is already stored, and repeats within the batch.
 pub fn prepare(batch: Vec<Incoming>, store: &dyn StoreRead) -> Result<Prepared, TriageError> {
     let keys: Vec<AlertKey> = batch.iter().map(|i| i.key.clone()).collect();
@@ -182,19 +213,72 @@ pub fn record(
     file: &str,
     sum: &mut Summary,
 ) -> Result<Vec<Triaged>, TriageError> {
+    record_with(prepared, scored, None, scorer, guards, ledger, file, sum)
+}
+
+/// [`record`] with a challenger beside the champion: `challenge` is the shadow or canary and
+/// its scores of the same records (from [`score_pair`]).
+#[allow(clippy::too_many_arguments)]
+pub fn record_with(
+    prepared: Prepared,
+    scored: Scored,
+    challenge: Option<(&Challenger, Scored)>,
+    scorer: &Scorer,
+    guards: &mut Guards,
+    ledger: &mut Ledger,
+    file: &str,
+    sum: &mut Summary,
+) -> Result<Vec<Triaged>, TriageError> {
     sum.read += prepared.order.len();
     // Another writer may have stored some of them since they were prepared.
     let keys: Vec<AlertKey> = prepared.fresh.iter().map(|i| i.key.clone()).collect();
     let stored_now: HashSet<AlertKey> = ledger.store().existing_keys(&keys)?.into_iter().collect();
-    let (fresh, packages): (Vec<Incoming>, Vec<_>) = prepared
+    let keep: Vec<bool> = prepared
+        .fresh
+        .iter()
+        .map(|i| !stored_now.contains(&i.key))
+        .collect();
+    let kept = |packages: Vec<_>| -> Vec<_> {
+        packages
+            .into_iter()
+            .zip(&keep)
+            .filter_map(|(p, k)| k.then_some(p))
+            .collect()
+    };
+    let fresh: Vec<Incoming> = prepared
         .fresh
         .into_iter()
-        .zip(scored.packages)
-        .filter(|(i, _)| !stored_now.contains(&i.key))
-        .unzip();
-    let scored = Scored { packages, ..scored };
+        .zip(&keep)
+        .filter_map(|(i, k)| k.then_some(i))
+        .collect();
+    let scored = Scored {
+        packages: kept(scored.packages),
+        ..scored
+    };
     let clock = ledger.clock().clone();
-    let decided = guards.decide(&fresh, scored, scorer, file, clock.as_ref(), sum);
+    let decided = match challenge {
+        None => {
+            let threshold = guards.threshold();
+            guards.decide(&fresh, scored, scorer, file, clock.as_ref(), sum, threshold)
+        }
+        Some((ch, theirs)) => {
+            let theirs = Scored {
+                packages: kept(theirs.packages),
+                ..theirs
+            };
+            challenge::decide_challenged(
+                guards,
+                &fresh,
+                scored,
+                scorer,
+                ch,
+                theirs,
+                file,
+                clock.as_ref(),
+                sum,
+            )
+        }
+    };
     let (records, outcomes): (Vec<_>, Vec<_>) = decided.into_iter().unzip();
     let recorded = ledger.record_alerts(records, guards.state())?;
     let mut done: HashMap<AlertKey, Triaged> = HashMap::new();
@@ -266,6 +350,8 @@ pub struct Engine {
     /// Scoring deadline per batch: a batch not scored and explained in time is decided
     /// without the model (tier `analyst`, reason `model_timeout`).
     pub deadline: Duration,
+    /// The shadow or canary beside the champion, if one runs.
+    pub challenger: Option<Challenger>,
 }
 
 impl Engine {
@@ -285,6 +371,7 @@ impl Engine {
             scorer,
             guards,
             deadline,
+            challenger: None,
         })
     }
 
@@ -297,15 +384,19 @@ impl Engine {
         sum: &mut Summary,
     ) -> Result<Vec<Triaged>, TriageError> {
         let prepared = prepare(batch, ledger.store().as_ref())?;
-        let scored = self.scorer.score(
+        let (scored, theirs) = score_pair(
+            &self.scorer,
+            self.challenger.as_ref(),
             &prepared.records(),
             file,
             self.deadline,
             ledger.clock().as_ref(),
         );
-        record(
+        let challenge = self.challenger.as_ref().zip(theirs);
+        record_with(
             prepared,
             scored,
+            challenge,
             &self.scorer,
             &mut self.guards,
             ledger,

@@ -84,5 +84,12 @@ pub(crate) fn record(
         features,
     };
     let entities = r.ids.iter().map(|(k, v)| format!("{k}:{v}")).collect();
-    (AlertRecord { alert, entities }, decided)
+    (
+        AlertRecord {
+            alert,
+            entities,
+            second: None,
+        },
+        decided,
+    )
 }

@@ -18,7 +18,9 @@ pub struct InForce {
 }
 
 /// Records the policy (by its text) and the model bundle (registered from `model_path`, then
-/// activated) when they differ from the ones in force, before any decision uses them.
+/// activated) when they differ from the ones in force, before any decision uses them. A
+/// retrained bundle that is not already the champion is refused: it gets there only by
+/// promotion.
 pub fn put_in_force(
     ledger: &mut Ledger,
     policy_text: &str,
@@ -33,12 +35,24 @@ pub fn put_in_force(
         out.policy = Some(ledger.record_policy(policy_text, &sha, policy_file, actor)?);
     }
     let id = ModelId::new(&model.id)?;
+    if let Some(c) = ledger.champion()?
+        && c.id != id
+        && c.parent.is_some()
+    {
+        return Err(TriageError::Promoted {
+            champion: c.id.to_string(),
+            path: c.path,
+            given: id.to_string(),
+        });
+    }
     if ledger.store().model(&id)?.is_none() {
         let path = std::fs::canonicalize(model_path).unwrap_or_else(|_| model_path.to_path_buf());
+        let parent = model.parent.as_deref().map(ModelId::new).transpose()?;
         out.model_registered = Some(ledger.register_model(
             &id,
             &path.display().to_string(),
             &model.schema.id(),
+            parent.as_ref(),
             actor,
         )?);
     }

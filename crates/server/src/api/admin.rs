@@ -130,6 +130,12 @@ pub async fn register_model(
     let path = std::fs::canonicalize(&body.path).unwrap_or(body.path);
     let actor = caller.actor();
     let (id2, schema) = (id.clone(), model.schema.id());
+    let parent = model
+        .parent
+        .as_deref()
+        .map(ModelId::new)
+        .transpose()
+        .map_err(|e| ApiError::unprocessable(format!("the bundle's parent: {e}")))?;
     let index = app
         .write(move |w| {
             if w.ledger.store().model(&id2)?.is_some() {
@@ -137,13 +143,18 @@ pub async fn register_model(
                     "model {id2} is already registered"
                 )));
             }
-            Ok(w.ledger
-                .register_model(&id2, &path.display().to_string(), &schema, &actor)?)
+            Ok(w.ledger.register_model(
+                &id2,
+                &path.display().to_string(),
+                &schema,
+                parent.as_ref(),
+                &actor,
+            )?)
         })
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": id, "state": "registered", "audit_index": index})),
+        Json(json!({"id": id, "state": "candidate", "audit_index": index})),
     ))
 }
 

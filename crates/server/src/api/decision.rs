@@ -21,15 +21,29 @@ pub async fn apply(
 ) -> Result<HumanOutcome, ApiError> {
     let rules = app.rules();
     let actor = caller.actor();
+    let app2 = app.clone();
     let outcome = app
-        .write(move |w| match w.ledger.decide(id, &req, &actor, &rules) {
-            Err(LedgerError::Refused(r @ Refusal::Conflict(_))) => {
-                if let Ok(Some(a)) = w.ledger.store().alert(id) {
-                    w.ledger.record_refusal(&actor, &a.key, &req.action, &r)?;
+        .write(move |w| {
+            let outcome = match w.ledger.decide(id, &req, &actor, &rules) {
+                Err(LedgerError::Refused(r @ Refusal::Conflict(_))) => {
+                    if let Ok(Some(a)) = w.ledger.store().alert(id) {
+                        w.ledger.record_refusal(&actor, &a.key, &req.action, &r)?;
+                    }
+                    return Err(LedgerError::Refused(r).into());
                 }
-                Err(LedgerError::Refused(r).into())
+                other => other?,
+            };
+            // A human verdict is what moves a canary's bounds: check them in the same turn,
+            // so a canary past its bound decides nothing more.
+            match w.ledger.check_canary() {
+                Ok(Some(rb)) => {
+                    app2.set_challenger(None);
+                    eprintln!("serve: canary {} rolled back: {}", rb.model, rb.reason);
+                }
+                Ok(None) => {}
+                Err(e) => eprintln!("serve: could not check the canary's bounds: {e}"),
             }
-            other => Ok(other?),
+            Ok(outcome)
         })
         .await?;
     // A resolved alert is a similar case for every later package.

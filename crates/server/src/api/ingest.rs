@@ -11,6 +11,7 @@
 //! retried request stores nothing twice; without an id or an Idempotency-Key, identical
 //! alerts sent in separate requests count as one.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -286,6 +287,7 @@ async fn triage_chunks(
     let chunk = app.0.limits.score_chunk.max(1);
     let per_turn = app.0.limits.write_chunk.max(1);
     let scorer = app.scorer();
+    let challenger = app.challenger();
     let mut done: Vec<Triaged> = Vec::with_capacity(batch.len());
     while !batch.is_empty() {
         let rest = batch.split_off(chunk.min(batch.len()));
@@ -294,27 +296,56 @@ async fn triage_chunks(
             let prepared = app
                 .read(move |s, _| Ok(arbiter_triage::prepare(part, s)?))
                 .await?;
-            let (scorer2, file2, clock, deadline) = (
+            let (scorer2, challenger2, file2, clock, deadline) = (
                 scorer.clone(),
+                challenger.clone(),
                 file.clone(),
                 app.0.clock.clone(),
                 app.0.deadline,
             );
             let parts = tokio::task::spawn_blocking(move || {
-                let scored = scorer2.score(&prepared.records(), &file2, deadline, clock.as_ref());
-                prepared.split(scored, per_turn)
+                let (scored, theirs) = arbiter_triage::score_pair(
+                    &scorer2,
+                    challenger2.as_deref(),
+                    &prepared.records(),
+                    &file2,
+                    deadline,
+                    clock.as_ref(),
+                );
+                prepared.split_pair(scored, theirs, per_turn)
             })
             .await
             .map_err(|e| ApiError::internal(format!("the scoring task failed: {e}")))?;
             let mut out = Vec::new();
-            for (prepared, scored) in parts {
+            for (prepared, scored, theirs) in parts {
                 let (scorer3, file3, app3) = (scorer.clone(), file.clone(), app.clone());
+                let challenger3 = challenger.clone();
                 let recorded = app
                     .write_bulk(move |w| {
                         let mut sum = Summary::default();
-                        let out = arbiter_triage::record(
+                        // Under the writer: a challenger retired or rolled back since scoring
+                        // neither decides nor is recorded; the champion decides alone.
+                        if !Arc::ptr_eq(&app3.scorer(), &scorer3) {
+                            return Err(ApiError::unavailable(
+                                "model_changed",
+                                "the champion changed (promotion or rollback) while these alerts \
+                                 were scored by the one before; resubmit them",
+                            ));
+                        }
+                        let current = app3.challenger();
+                        let same = match (&current, &challenger3) {
+                            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                            _ => false,
+                        };
+                        let challenge = if same {
+                            challenger3.as_deref().zip(theirs)
+                        } else {
+                            None
+                        };
+                        let out = arbiter_triage::record_with(
                             prepared,
                             scored,
+                            challenge,
                             &scorer3,
                             &mut w.guards,
                             &mut w.ledger,

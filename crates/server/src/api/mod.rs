@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod decision;
 pub mod ingest;
+pub mod models;
 pub mod ops;
 pub mod queue;
 pub mod teaching;

@@ -3,6 +3,8 @@
 //! go through the router without a socket.
 #![allow(dead_code)]
 
+pub mod lifecycle;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -106,6 +108,11 @@ pub struct Server {
 }
 
 pub fn server_with(limits: Limits) -> Server {
+    server_with_policy(limits, repo().join("policies/default.yaml"))
+}
+
+/// A server under the policy file at `policy`.
+pub fn server_with_policy(limits: Limits, policy: PathBuf) -> Server {
     let f = fixture();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("arbiter.db");
@@ -137,7 +144,7 @@ pub fn server_with(limits: Limits) -> Server {
         db,
         audit: None,
         model: f.bundle.clone(),
-        policy: repo().join("policies/default.yaml"),
+        policy,
         cases: Some(f.cases.clone()),
     };
     let app = App::open(

@@ -3,6 +3,7 @@
 //! a queue read never waits for a write in progress (WAL lets them read the last commit).
 
 mod read;
+mod registry;
 mod row;
 mod write;
 

@@ -244,6 +244,23 @@ impl StoreRead for SqliteStore {
         })
     }
 
+    fn gates(&self, candidate: &ModelId) -> Result<Vec<crate::GateRow>, StoreError> {
+        self.read_gates(candidate)
+    }
+
+    fn opinions(
+        &self,
+        model: &ModelId,
+        disagreeing: bool,
+        limit: usize,
+    ) -> Result<Vec<crate::OpinionRow>, StoreError> {
+        self.read_opinions(model, disagreeing, limit)
+    }
+
+    fn canary_tally(&self, model: &ModelId) -> Result<crate::CanaryTally, StoreError> {
+        self.read_tally(model)
+    }
+
     fn applied_through(&self) -> Result<Option<u64>, StoreError> {
         self.read(|c| {
             c.query_row(

@@ -199,10 +199,12 @@ pub(crate) fn token(r: &Row<'_>) -> rusqlite::Result<TokenRow> {
     })
 }
 
-pub(crate) const MODEL_COLUMNS: &str =
-    "id, path, schema, state, registered_by, registered_at, changed_by, changed_at";
+pub(crate) const MODEL_COLUMNS: &str = "id, path, schema, state, registered_by, registered_at, \
+     changed_by, changed_at, parent, champion_at, canary, promotion_requested_by, \
+     promotion_requested_at";
 
 pub(crate) fn model(r: &Row<'_>) -> rusqlite::Result<ModelRow> {
+    let canary: Option<String> = r.get(10)?;
     Ok(ModelRow {
         id: parsed(r, 0)?,
         path: r.get(1)?,
@@ -212,5 +214,12 @@ pub(crate) fn model(r: &Row<'_>) -> rusqlite::Result<ModelRow> {
         registered_at: time(r, 5)?,
         changed_by: parsed(r, 6)?,
         changed_at: time(r, 7)?,
+        parent: parsed_opt(r, 8)?,
+        champion_at: time_opt(r, 9)?,
+        canary: canary
+            .map(|c| serde_json::from_str(&c).map_err(|e| bad(10, e)))
+            .transpose()?,
+        promotion_requested_by: parsed_opt(r, 11)?,
+        promotion_requested_at: time_opt(r, 12)?,
     })
 }

@@ -8,7 +8,6 @@ use super::row::time_text;
 use crate::Store;
 use crate::error::StoreError;
 use crate::mutation::{Applied, Mutation, Recorded};
-use crate::registry::ModelState;
 use crate::types::{NewAlert, NewExample};
 
 impl Store for SqliteStore {
@@ -222,68 +221,11 @@ fn apply_one(
                 revoked: n == 1,
             })
         }
-        Mutation::RegisterModel(m) => {
-            let exists = tx
-                .prepare_cached("SELECT 1 FROM models WHERE id = ?1")
-                .and_then(|mut s| s.exists([m.id.as_str()]))
-                .map_err(err)?;
-            if exists {
-                return Err(StoreError::Duplicate {
-                    what: "model",
-                    value: m.id.to_string(),
-                });
-            }
-            let by = m.by.to_string();
-            let at = time_text(&m.at);
-            tx.execute(
-                "INSERT INTO models (id, path, schema, state, registered_by, registered_at, \
-                 changed_by, changed_at) VALUES (?1, ?2, ?3, 'registered', ?4, ?5, ?4, ?5)",
-                params![m.id.as_str(), m.path, m.schema, by, at],
-            )
-            .map_err(err)?;
-            Ok(Applied::Model)
-        }
-        Mutation::SetModelState {
-            id,
-            from,
-            to,
-            by,
-            at,
-        } => {
-            let state: Option<String> = tx
-                .query_row(
-                    "SELECT state FROM models WHERE id = ?1",
-                    [id.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(err)?;
-            let Some(state) = state else {
-                return Err(StoreError::NoSuchModel(id.clone()));
-            };
-            if state != from.as_str() {
-                return Err(StoreError::StaleModel {
-                    id: id.clone(),
-                    expected: from.to_string(),
-                    found: state,
-                });
-            }
-            let (by, at) = (by.to_string(), time_text(at));
-            if *to == ModelState::Active {
-                tx.execute(
-                    "UPDATE models SET state = 'retired', changed_by = ?2, changed_at = ?3 \
-                     WHERE state = 'active' AND id != ?1",
-                    params![id.as_str(), by, at],
-                )
-                .map_err(err)?;
-            }
-            tx.execute(
-                "UPDATE models SET state = ?2, changed_by = ?3, changed_at = ?4 WHERE id = ?1",
-                params![id.as_str(), to.as_str(), by, at],
-            )
-            .map_err(err)?;
-            Ok(Applied::Model)
-        }
+        Mutation::RegisterModel(_)
+        | Mutation::SetModelState { .. }
+        | Mutation::RequestPromotion { .. }
+        | Mutation::RecordGate(_)
+        | Mutation::SecondOpinion { .. } => super::registry::apply(tx, audit_index, m, name),
     }
 }
 
