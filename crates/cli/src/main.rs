@@ -59,6 +59,8 @@ enum Command {
     BenchAudit(cmd::bench_audit::Args),
     /// Measure HTTP ingest rate and single-alert ingest-to-decision latency on loopback
     BenchServe(cmd::bench_serve::Args),
+    /// Measure how long a promotion and a rollback take to be in force in a running server
+    BenchLifecycle(cmd::bench_lifecycle::Args),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::BenchExplain(a) => cmd::bench_explain::run(a),
         Command::BenchAudit(a) => cmd::bench_audit::run(a),
         Command::BenchServe(a) => cmd::bench_serve::run(a),
+        Command::BenchLifecycle(a) => cmd::bench_lifecycle::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -140,10 +140,11 @@ impl Ledger {
             .find(|m| m.state.is_challenger()))
     }
 
+    /// One model-change entry about `ids` (the first is the model changed), then its mutations.
     fn model_change(
         &mut self,
         actor: &Actor,
-        id: &ModelId,
+        ids: &[&ModelId],
         summary: String,
         body: serde_json::Value,
         mutations: Vec<Mutation>,
@@ -153,7 +154,7 @@ impl Ledger {
                 time: self.clock.now(),
                 kind: EntryKind::ModelChange,
                 actor: actor.to_string(),
-                entities: with_person(vec![format!("model:{id}")], actor),
+                entities: with_person(ids.iter().map(|id| format!("model:{id}")).collect(), actor),
                 summary,
                 body,
             },
@@ -200,7 +201,7 @@ impl Ledger {
         };
         self.model_change(
             actor,
-            id,
+            &[id],
             format!("model {id} ({schema}) registered from {path}{lineage} (by {actor})"),
             serde_json::json!({}),
             vec![Mutation::RegisterModel(new)],
@@ -228,7 +229,7 @@ impl Ledger {
         let m = self.set_state(&row, ModelState::Champion, actor, None);
         Ok(Some(self.model_change(
             actor,
-            id,
+            &[id],
             format!("model {id} now in force (by {actor})"),
             serde_json::json!({"path": row.path, "schema": row.schema}),
             vec![m],
@@ -249,10 +250,10 @@ impl Ledger {
             gate.candidate, gate.champion, gate.sha256
         );
         let body = serde_json::json!({"sha256": gate.sha256, "passed": gate.passed});
-        let id = gate.candidate.clone();
+        let (id, champion) = (gate.candidate.clone(), gate.champion.clone());
         self.model_change(
             &actor,
-            &id,
+            &[&id, &champion],
             summary,
             body,
             vec![Mutation::RecordGate(Box::new(gate))],
@@ -317,7 +318,7 @@ impl Ledger {
             None => {
                 let index = self.model_change(
                     actor,
-                    id,
+                    &[id],
                     format!(
                         "{actor} asked to promote model {id} over {} (gate report sha256 {sha:.12}; 1 of 2: four eyes)",
                         champion.id
@@ -341,7 +342,7 @@ impl Ledger {
                 let m = self.set_state(&row, ModelState::Champion, actor, None);
                 let index = self.model_change(
                     actor,
-                    id,
+                    &[id, &champion.id],
                     format!(
                         "model {id} promoted to champion over {} by {p} and {me} (gate report sha256 {sha:.12})",
                         champion.id
@@ -372,7 +373,7 @@ impl Ledger {
         let restore = self.set_state(&previous, ModelState::Champion, actor, None);
         let index = self.model_change(
             actor,
-            &previous.id,
+            &[&previous.id, &current.id],
             format!(
                 "rollback: model {} retired, model {} champion again (by {actor})",
                 current.id, previous.id
@@ -443,7 +444,7 @@ impl Ledger {
         let m = self.set_state(&row, to, actor, bounds.clone());
         self.model_change(
             actor,
-            id,
+            &[id],
             format!("model {id} is now the {what} (by {actor})"),
             serde_json::json!({"state": to, "bounds": bounds, "gate_sha256": gate}),
             vec![m],
@@ -467,7 +468,7 @@ impl Ledger {
         let m = self.set_state(&row, ModelState::Retired, actor, None);
         self.model_change(
             actor,
-            id,
+            &[id],
             format!("model {id} ({}) retired: {reason} (by {actor})", row.state),
             serde_json::json!({"from": row.state, "reason": reason}),
             vec![m],

@@ -112,6 +112,65 @@ fn a_version_2_database_is_migrated_in_place_keeping_alerts_and_tokens() {
 }
 
 #[test]
+fn a_version_5_registry_is_migrated_to_the_lifecycle_words_keeping_who_was_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        )
+        .unwrap();
+        for (v, _, sql) in &MIGRATIONS[..5] {
+            c.execute_batch(sql).unwrap();
+            c.execute(
+                "INSERT INTO schema_migrations VALUES (?1, 'old', '2026-11-22T00:00:00Z')",
+                [v],
+            )
+            .unwrap();
+        }
+        let a = format!("sha256:{}", "a".repeat(64));
+        let b = format!("sha256:{}", "b".repeat(64));
+        for (id, state) in [(&a, "retired"), (&b, "active")] {
+            c.execute(
+                "INSERT INTO models VALUES (?1, '/m', 's@1', ?2, 'serve', '2026-11-22T00:00:00Z', \
+                 'serve', '2026-11-23T00:00:00Z')",
+                [id.as_str(), state],
+            )
+            .unwrap();
+        }
+        c.execute(
+            "INSERT INTO models VALUES (?1, '/m', 's@1', 'registered', 'serve', \
+             '2026-11-22T00:00:00Z', 'serve', '2026-11-22T00:00:00Z')",
+            [format!("sha256:{}", "c".repeat(64))],
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.version().unwrap(), MIGRATIONS.last().unwrap().0);
+    let states: Vec<(char, String, bool)> = s
+        .models()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m.id.as_str().chars().last().unwrap(),
+                m.state.to_string(),
+                m.champion_at.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ('a', "retired".into(), false),
+            ('b', "champion".into(), true),
+            ('c', "candidate".into(), false)
+        ]
+    );
+}
+
+#[test]
 fn readers_use_their_own_connections_while_the_writer_is_busy() {
     let (_dir, s) = store();
     let s = std::sync::Arc::new(s);

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod bench;
 pub mod bench_audit;
 pub mod bench_explain;
+pub mod bench_lifecycle;
 pub mod bench_serve;
 pub mod demo;
 pub mod eval;

@@ -70,7 +70,7 @@ pub struct Args {
 }
 
 /// A record back as the JSON object a forwarder would send: field name → value.
-fn to_json(model: &Model, r: &Record) -> serde_json::Value {
+pub(crate) fn to_json(model: &Model, r: &Record) -> serde_json::Value {
     let mut obj = serde_json::Map::new();
     for (f, v) in model.schema.features().zip(&r.features) {
         let j = match v {
