@@ -7,13 +7,18 @@ they came from, then writes, from disjoint rows chosen with a fixed seed:
             ground-truth family of --teach alerts, one minute apart in file order;
   --suite   a regression suite: up to --per-family must-catch attack rows per family that
             the champion did not auto-close, and --benign must-not-act benign rows, by line.
-The label column and the raw-label -> family map come from the schema file."""
-import argparse, hashlib, lzma, random, re, sqlite3, datetime
+The label column, the category column (when the schema has one) and the raw-label -> family map
+come from the schema file; a file with a header (UNSW-NB15's: byte-order mark, CRLF) is read as
+CSV with its header on line 1. When the triaged file is a split of a shared file (`arbiter
+split`), --suite-data names the shared file and rows are found there by the schema's
+identifier column, so the suite names lines of the file in $ARBITER_DATA."""
+import argparse, csv, hashlib, io, lzma, random, re, sqlite3, datetime
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--db", required=True)
 ap.add_argument("--data", required=True, help="the labelled file that was triaged")
-ap.add_argument("--rel", required=True, help="its path under $ARBITER_DATA, for the suite")
+ap.add_argument("--rel", required=True, help="the suite file's path under $ARBITER_DATA")
+ap.add_argument("--suite-data", help="the shared file the suite names (default: --data)")
 ap.add_argument("--schema", required=True)
 ap.add_argument("--labels", required=True)
 ap.add_argument("--suite", required=True)
@@ -30,16 +35,34 @@ benign = set(re.search(r"^  benign: \[([^\]]*)\]", schema, re.M).group(1).replac
 cats = dict(re.findall(r"^    ([A-Za-z0-9_.+-]+): ([A-Za-z0-9_.+-]+)\s*$",
                        schema.split("categories:", 1)[1].split("\nfields:", 1)[0], re.M))
 fields = re.findall(r"^  - name: (\S+)\n\s+role: (\S+)", schema, re.M)
-label_col = [i for i, (_, role) in enumerate(fields) if role == "label"][0]
+col = lambda want: next((i for i, (_, role) in enumerate(fields) if role == want), None)
+label_col, cat_col, id_col = col("label"), col("category"), col("identifier")
+header = re.search(r"^  header: true", schema, re.M) is not None
 
-opener = lzma.open if a.data.endswith(".xz") else open
-with opener(a.data, "rt") as f:
-    rows = [line.rstrip("\n").split(",") for line in f]
-sha = hashlib.sha256(open(a.data, "rb").read()).hexdigest()
+def read(path):
+    """Rows by physical line number (the header, when there is one, is line 1)."""
+    opener = lzma.open if path.endswith(".xz") else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    first = 2 if header else 1
+    return {first + i: r for i, r in enumerate(rows[1:] if header else rows)}
+
+rows = read(a.data)
+suite_data = a.suite_data or a.data
+sha = hashlib.sha256(open(suite_data, "rb").read()).hexdigest()
+if a.suite_data:
+    assert id_col is not None, "mapping to --suite-data needs an identifier column"
+    where = {r[id_col]: line for line, r in read(a.suite_data).items()}
+    to_suite = lambda line: where[rows[line][id_col]]
+else:
+    to_suite = lambda line: line
 
 def family(line):
-    raw = rows[line - 1][label_col]
-    return "benign" if raw in benign else cats.get(raw, raw)
+    r = rows[line]
+    if r[label_col] in benign:
+        return "benign"
+    raw = r[cat_col] if cat_col is not None else r[label_col]
+    return cats.get(raw, raw)
 
 db = sqlite3.connect(a.db)
 alerts = db.execute("SELECT key, source_line, state FROM alerts ORDER BY source_line").fetchall()
@@ -63,12 +86,15 @@ for i in rest:
     fam = family(line)
     if fam == "benign":
         if state != "auto_acted":
-            calm.append(line)
+            calm.append(to_suite(line))
     elif state != "auto_closed":
-        by_family.setdefault(fam, []).append(line)
+        by_family.setdefault(fam, []).append(to_suite(line))
 with open(a.suite, "w") as out:
     out.write(f"# Cut by scripts/experiments/cut-suite.py --seed {a.seed} from {a.rel}: attack rows the\n"
               f"# champion did not auto-close (must stay caught) and benign rows it did not act on.\n")
+    if a.suite_data:
+        out.write(f"# The champion was trained without these rows: they are rows of the held-out split\n"
+                  f"# it triaged, found here by the schema's identifier column.\n")
     out.write(f"version: 1\nname: {name}-regression\nschema: {name}@{rev}\nroot: data\ncases:\n")
     for fam in sorted(by_family):
         lines = sorted(by_family[fam][: a.per_family])
