@@ -62,30 +62,61 @@ pub fn slot(key: &AlertKey) -> f64 {
     (n >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Least time the challenger gets beyond the champion's own, when the champion was quick.
+pub const CHALLENGER_GRACE: Duration = Duration::from_millis(50);
+
 /// Scores `records` with the champion and, on another thread at the same time, with the
-/// challenger; each within `deadline`.
+/// challenger. The champion has `deadline`; the challenger only as long again as the champion
+/// took (at least [`CHALLENGER_GRACE`], within `deadline`), so a slow or dead shadow delays
+/// no decision by more than that: past it, its scores count as a timeout (a canary's share is
+/// then decided without a model, by people).
 pub fn score_pair(
     champion: &Scorer,
     challenger: Option<&Challenger>,
     records: &[Record],
     file: &str,
     deadline: Duration,
-    clock: &dyn Clock,
+    clock: &Arc<dyn Clock>,
 ) -> (Scored, Option<Scored>) {
     let Some(ch) = challenger else {
-        return (champion.score(records, file, deadline, clock), None);
+        return (
+            champion.score(records, file, deadline, clock.as_ref()),
+            None,
+        );
     };
-    std::thread::scope(|s| {
-        let other = s.spawn(|| ch.scorer.score(records, file, deadline, clock));
-        let mine = champion.score(records, file, deadline, clock);
-        let theirs = other.join().unwrap_or_else(|_| Scored {
-            packages: vec![None; records.len()],
-            status: ModelStatus::Error("the challenger's scoring thread panicked".into()),
-            ms_per_row: 0.0,
-            bundle: ch.id().to_string(),
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (scorer, rows, name, c) = (
+        ch.scorer.clone(),
+        records.to_vec(),
+        file.to_string(),
+        clock.clone(),
+    );
+    let started = std::time::Instant::now();
+    let spawned = std::thread::Builder::new()
+        .name("arbiter-challenger".into())
+        .spawn(move || {
+            let _ = tx.send(scorer.score(&rows, &name, deadline, c.as_ref()));
         });
-        (mine, Some(theirs))
-    })
+    let mine = champion.score(records, file, deadline, clock.as_ref());
+    let took = started.elapsed();
+    let wait = took
+        .max(CHALLENGER_GRACE)
+        .min(deadline.saturating_sub(took));
+    let timed_out = |why: ModelStatus| Scored {
+        packages: vec![None; records.len()],
+        status: why,
+        ms_per_row: 0.0,
+        bundle: ch.id().to_string(),
+    };
+    let theirs = match spawned {
+        Err(e) => timed_out(ModelStatus::Error(format!(
+            "cannot start the challenger's scoring thread: {e}"
+        ))),
+        Ok(_) => rx
+            .recv_timeout(wait)
+            .unwrap_or_else(|_| timed_out(ModelStatus::Timeout)),
+    };
+    (mine, Some(theirs))
 }
 
 /// What the policy would decide on `package` from the model of `scorer`.

@@ -33,7 +33,7 @@ use arbiter_store::StoreRead;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-pub use challenge::{Challenger, score_pair, slot};
+pub use challenge::{CHALLENGER_GRACE, Challenger, score_pair, slot};
 pub use error::TriageError;
 pub use guards::{Guards, RATE_LIMITER_STATE, certified_threshold, state_of};
 pub use keys::KeyMaker;
@@ -390,7 +390,7 @@ impl Engine {
             &prepared.records(),
             file,
             self.deadline,
-            ledger.clock().as_ref(),
+            ledger.clock(),
         );
         let challenge = self.challenger.as_ref().zip(theirs);
         record_with(

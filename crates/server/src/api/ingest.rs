@@ -310,7 +310,7 @@ async fn triage_chunks(
                     &prepared.records(),
                     &file2,
                     deadline,
-                    clock.as_ref(),
+                    &clock,
                 );
                 prepared.split_pair(scored, theirs, per_turn)
             })
