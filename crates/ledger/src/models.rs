@@ -451,13 +451,18 @@ impl Ledger {
         )
     }
 
-    /// Ends a shadow or canary, or sets a candidate aside: the model is retired.
+    /// Ends a shadow or canary, or sets a candidate aside (an admin): the model is retired.
     pub fn retire_model(
         &mut self,
         id: &ModelId,
         reason: &str,
         actor: &Actor,
     ) -> Result<u64, LedgerError> {
+        admin_person(actor, "retiring a model")?;
+        self.retire(id, reason, actor)
+    }
+
+    fn retire(&mut self, id: &ModelId, reason: &str, actor: &Actor) -> Result<u64, LedgerError> {
         let row = self.model_row(id)?;
         if matches!(row.state, ModelState::Champion | ModelState::Retired) {
             return Err(conflict(format!(
@@ -507,8 +512,7 @@ impl Ledger {
             return Ok(None);
         };
         let guard = Actor::system("canary-guard");
-        let index =
-            self.retire_model(&row.id, &format!("canary bound crossed: {reason}"), &guard)?;
+        let index = self.retire(&row.id, &format!("canary bound crossed: {reason}"), &guard)?;
         Ok(Some(CanaryRollback {
             model: row.id,
             audit_index: index,

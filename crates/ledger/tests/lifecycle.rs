@@ -153,6 +153,11 @@ fn a_failed_gate_blocks_promotion_and_says_which_gate_and_by_how_much() {
     assert!(l.start_challenger(&mid(1), Some(b), &admin("ann")).is_err());
     l.start_challenger(&mid(1), None, &admin("ann")).unwrap();
     assert_eq!(state(&l, 1), ModelState::Shadow);
+    // Only an admin ends it.
+    let analyst = Actor::person("alice", Role::Analyst, 3);
+    assert!(l.retire_model(&mid(1), "enough", &analyst).is_err());
+    l.retire_model(&mid(1), "enough", &admin("ann")).unwrap();
+    assert_eq!(state(&l, 1), ModelState::Retired);
 }
 
 #[test]
