@@ -67,6 +67,10 @@ pub struct Args {
     /// Analyst decisions (and reads) timed, idle and while batches keep the writer busy
     #[arg(long, default_value_t = 200)]
     pub decisions: usize,
+    /// A second bundle (same schema) run as the shadow in every HTTP phase: both models score
+    /// every alert. Reports go to bench-serve-shadow.* (the in-process baseline has none)
+    #[arg(long)]
+    pub shadow: Option<PathBuf>,
 }
 
 /// A record back as the JSON object a forwarder would send: field name → value.
@@ -126,6 +130,30 @@ fn fresh(args: &Args, dir: &Path) -> anyhow::Result<(App, Tokens)> {
         analyst: mint("bench-analyst", Role::Analyst)?,
         viewer: mint("bench-viewer", Role::Viewer)?,
     };
+    if let Some(shadow) = &args.shadow {
+        // Registered and started through the ledger, as an admin would: the server loads it
+        // from the registry on open.
+        let m = Model::load(shadow)?;
+        let id = arbiter_core::ModelId::new(&m.id)?;
+        let path = std::fs::canonicalize(shadow)?;
+        let system = Actor::system("bench");
+        ledger.register_model(
+            &id,
+            &path.display().to_string(),
+            &m.schema.id(),
+            None,
+            &system,
+        )?;
+        let t = arbiter_server::new_token();
+        let (token, _) = ledger.create_token(
+            "bench-admin",
+            "bench-admin",
+            Role::Admin,
+            &arbiter_server::token_hash(&t),
+            &system,
+        )?;
+        ledger.start_challenger(&id, None, &Actor::person("bench-admin", Role::Admin, token))?;
+    }
     drop(ledger);
     let paths = Paths {
         db,
@@ -491,6 +519,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             connections: args.connections,
             score_chunk: args.score_chunk,
             write_chunk: args.write_chunk,
+            shadow: args.shadow.as_ref().map(|p| p.display().to_string()),
             in_process_alerts_per_second: in_process,
             http_alerts_per_second: http_rate,
             http_vs_in_process: http_rate / in_process,

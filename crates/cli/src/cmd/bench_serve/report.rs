@@ -27,6 +27,8 @@ pub struct Report {
     pub connections: usize,
     pub score_chunk: usize,
     pub write_chunk: usize,
+    /// The shadow bundle scoring beside the model in the HTTP phases, if any.
+    pub shadow: Option<String>,
     pub in_process_alerts_per_second: f64,
     pub http_alerts_per_second: f64,
     pub http_vs_in_process: f64,
@@ -64,11 +66,14 @@ pub fn latency(mut ms: Vec<f64>) -> Latency {
 pub fn write(out: &Path, r: &Report) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let d = Limits::default();
-    let name = if r.write_chunk == d.write_chunk && r.score_chunk == d.score_chunk {
+    let mut name = if r.write_chunk == d.write_chunk && r.score_chunk == d.score_chunk {
         "bench-serve".to_string()
     } else {
         format!("bench-serve-score{}-write{}", r.score_chunk, r.write_chunk)
     };
+    if r.shadow.is_some() {
+        name.push_str("-shadow");
+    }
     std::fs::write(
         out.join(format!("{name}.json")),
         serde_json::to_string_pretty(r)?,
@@ -79,7 +84,7 @@ pub fn write(out: &Path, r: &Report) -> anyhow::Result<()> {
             l.requests, l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms
         )
     };
-    let md = format!(
+    let mut md = format!(
         "# Benchmark: `arbiter serve` under load on loopback\n\n{}\n\n\
          Data: `{}` (bundle `{}`); each phase on a fresh database. Client: hyper on the same \
          machine, so client and server share the two cores. Command: `arbiter bench-serve \
@@ -131,6 +136,17 @@ pub fn write(out: &Path, r: &Report) -> anyhow::Result<()> {
         lat(&r.queue_read_under_load),
         r.peak_rss_mib.map_or("n/a".into(), |m| format!("{m:.0}")),
     );
+    if let Some(sh) = &r.shadow {
+        md = md.replacen(
+            "\n\n## Sustained ingest",
+            &format!(
+                "\n\nA shadow (`{sh}`) scores every alert beside the model in every HTTP phase \
+                 (in parallel; its decisions are recorded, never acted on); the in-process \
+                 baseline runs without it.\n\n## Sustained ingest"
+            ),
+            1,
+        );
+    }
     std::fs::write(out.join(format!("{name}.md")), &md)?;
     print!("{md}");
     Ok(())
