@@ -45,7 +45,7 @@ pub use admin::{Denial, HumanOutcome, POLICY_STATE};
 pub use alerts::{AlertRecord, RecordedAlert};
 pub use error::LedgerError;
 pub use human::{DecisionRequest, Plan, Refusal, Rules};
-pub use models::{CanaryRollback, Promotion, Rollback, rollback_target};
+pub use models::{CanaryRollback, Promotion, Rollback, completes_promotion, rollback_target};
 pub use reconcile::{Reconciled, StoreCheck, check_store, record_of};
 pub use teach::{Imported, ImportedLabel, lesson};
 

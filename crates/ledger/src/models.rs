@@ -51,6 +51,15 @@ pub struct CanaryRollback {
     pub reason: String,
 }
 
+/// Whether `actor` calling promote on `row` would promote it now (rather than ask): another
+/// person asked first. The gate is checked separately.
+pub fn completes_promotion(row: &ModelRow, actor: &Actor) -> bool {
+    row.promotion_requested_by
+        .as_ref()
+        .and_then(Actor::person_name)
+        .is_some_and(|p| Some(p) != actor.person_name())
+}
+
 fn conflict(m: String) -> LedgerError {
     LedgerError::Refused(Refusal::Conflict(m))
 }

@@ -190,13 +190,11 @@ impl App {
             }
             _ => (model, paths.model.clone()),
         };
-        let cases = paths
-            .cases
-            .as_deref()
-            .map(|p| arbiter_triage::load_cases(&model, p))
-            .transpose()?;
-        let scorer = Arc::new(Scorer::new(model.clone(), cases, None)?);
-        scorer.learn_cases(store.as_ref())?;
+        let scorer = Arc::new(crate::challenger::scorer(
+            model.clone(),
+            paths.cases.as_deref(),
+            store.as_ref(),
+        )?);
         arbiter_triage::put_in_force(
             &mut ledger,
             &text,

@@ -119,10 +119,11 @@ pub fn score_pair(
     (mine, Some(theirs))
 }
 
-/// What the policy would decide on `package` from the model of `scorer`.
+/// What the policy would decide on `package` from the model of `scorer`, whose certified
+/// auto-close threshold is `threshold`.
 pub(crate) fn opinion(
     policy: &Policy,
-    scorer: &Scorer,
+    (scorer, threshold): (&Scorer, Option<f64>),
     inc: &Incoming,
     package: Option<EvidencePackage>,
     status: &ModelStatus,
@@ -135,7 +136,7 @@ pub(crate) fn opinion(
             package: package.as_ref(),
             model: status.clone(),
             asset: scorer.asset(&inc.record),
-            auto_close_threshold: certified_threshold(policy, model),
+            auto_close_threshold: threshold,
             conservative: false,
         },
     );
@@ -182,6 +183,9 @@ pub(crate) fn decide_challenged(
     let n = fresh.len();
     let by_canary: Vec<bool> = fresh.iter().map(|i| ch.decides(&i.key)).collect();
     let policy = guards.policy().clone();
+    // Each model's certified auto-close threshold, for its acted-on decisions and its opinions.
+    let champion_side = (champion, certified_threshold(&policy, champion.model()));
+    let challenger_side = (&*ch.scorer, certified_threshold(&policy, ch.scorer.model()));
     let mut mine: Vec<Option<EvidencePackage>> = std::mem::take(&mut scored.packages);
     let mut other: Vec<Option<EvidencePackage>> = std::mem::take(&mut theirs.packages);
     mine.resize(n, None);
@@ -203,27 +207,33 @@ pub(crate) fn decide_challenged(
         second.push(if canary {
             opinion(
                 &policy,
-                champion,
+                champion_side,
                 inc,
                 opine,
                 &scored.status,
                 ModelState::Champion,
             )
         } else {
-            opinion(&policy, &ch.scorer, inc, opine, &theirs.status, ch.role)
+            opinion(
+                &policy,
+                challenger_side,
+                inc,
+                opine,
+                &theirs.status,
+                ch.role,
+            )
         });
     }
     let mut out: Vec<Option<(arbiter_ledger::AlertRecord, crate::rows::Decided)>> =
         (0..n).map(|_| None).collect();
     let [mine_side, canary_side] = sides;
-    for (side, scorer, by) in [
-        (mine_side, champion, &scored),
-        (canary_side, &*ch.scorer, &theirs),
+    for (side, (scorer, threshold), by) in [
+        (mine_side, champion_side, &scored),
+        (canary_side, challenger_side, &theirs),
     ] {
         if side.fresh.is_empty() {
             continue;
         }
-        let threshold = certified_threshold(&policy, scorer.model());
         let batch = Scored {
             packages: side.packages,
             status: by.status.clone(),

@@ -21,15 +21,15 @@ use arbiter_ledger::Ledger;
 use arbiter_model::Model;
 use arbiter_server::{App, Limits, Paths};
 use arbiter_store::SqliteStore;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::bench::{first_line_with, kib, machine};
+use super::bench_serve::{HttpClient, call, ms_since};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -65,8 +65,6 @@ struct Round {
     rss_mib_after: f64,
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
 struct Http {
     client: HttpClient,
     addr: SocketAddr,
@@ -95,9 +93,7 @@ impl Http {
             req = req.header("idempotency-key", k);
         }
         let req = req.body(Full::new(Bytes::from(body)))?;
-        let resp = self.client.request(req).await?;
-        let status = resp.status().as_u16();
-        let bytes = resp.into_body().collect().await?.to_bytes();
+        let (status, bytes) = call(&self.client, req).await?;
         Ok((
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
@@ -115,10 +111,6 @@ impl Http {
 
 fn rss_mib() -> f64 {
     kib(first_line_with("/proc/self/status", "VmRSS")).map_or(f64::NAN, |k| k / 1024.0)
-}
-
-fn ms_since(t0: Instant) -> f64 {
-    t0.elapsed().as_secs_f64() * 1000.0
 }
 
 /// A candidate that scores as `base` does: its files plus a `changes.json` naming `champion`

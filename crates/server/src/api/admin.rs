@@ -8,7 +8,6 @@ use std::sync::Arc;
 use arbiter_core::ModelId;
 use arbiter_model::Model;
 use arbiter_policy::Policy;
-use arbiter_triage::Scorer;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
@@ -191,17 +190,9 @@ pub async fn put_model(
             row.path, model.id
         )));
     }
-    let cases = app.0.cases.clone();
-    let m2 = model.clone();
-    let store = app.0.store.clone();
+    let (cases, store) = (app.0.cases.clone(), app.0.store.clone());
     let scorer = tokio::task::spawn_blocking(move || {
-        let cases = cases
-            .as_deref()
-            .map(|p| arbiter_triage::load_cases(&m2, p))
-            .transpose()?;
-        let scorer = Scorer::new(m2, cases, None)?;
-        scorer.learn_cases(store.as_ref())?;
-        Ok::<_, ApiError>(scorer)
+        crate::challenger::scorer(model, cases.as_deref(), store.as_ref())
     })
     .await
     .map_err(|e| ApiError::internal(format!("the loading task failed: {e}")))??;
@@ -210,8 +201,7 @@ pub async fn put_model(
     let index = app
         .write(move |w| {
             let index = w.ledger.activate_model(&id, &actor)?;
-            w.guards.set_model(&model);
-            *app2.0.scorer.write().expect("scorer lock") = Arc::new(scorer);
+            super::models::swap_champion(&app2, w, Arc::new(scorer));
             Ok(index)
         })
         .await?;

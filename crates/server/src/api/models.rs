@@ -8,7 +8,7 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
 use arbiter_core::ModelId;
-use arbiter_ledger::rollback_target;
+use arbiter_ledger::{completes_promotion, rollback_target};
 use arbiter_store::{CanaryBounds, ModelState, NewGate};
 use arbiter_triage::{Challenger, Scorer};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -300,7 +300,7 @@ pub async fn retire_as(
 
 /// Swaps the champion's scorer (under the writer, after the change is audited); a challenger
 /// that just became champion stops challenging.
-fn swap_champion(app: &App, w: &mut crate::app::Writer, scorer: Arc<Scorer>) {
+pub(crate) fn swap_champion(app: &App, w: &mut crate::app::Writer, scorer: Arc<Scorer>) {
     w.guards.set_model(scorer.model());
     if app
         .challenger()
@@ -325,18 +325,13 @@ pub async fn promote(
 pub async fn promote_as(app: &App, caller: &Caller, raw: &str) -> Result<Value, ApiError> {
     let id = model_id(raw)?;
     let r = row(app, &id).await?;
+    let actor = caller.actor();
     // Load the bundle only when this call can promote (a different admin asked first).
-    let second = r
-        .promotion_requested_by
-        .as_ref()
-        .and_then(|a| a.person_name().map(str::to_string))
-        .is_some_and(|p| p != caller.person);
-    let preloaded = if second {
+    let preloaded = if completes_promotion(&r, &actor) {
         Some(Arc::new(load_scorer(app, &r).await?))
     } else {
         None
     };
-    let actor = caller.actor();
     let app2 = app.clone();
     let id2 = id.clone();
     let p = app
@@ -344,11 +339,7 @@ pub async fn promote_as(app: &App, caller: &Caller, raw: &str) -> Result<Value, 
             // Checked again under the writer, before anything is recorded: a call that would
             // promote must have the bundle loaded.
             let now = w.ledger.store().model(&id2)?;
-            let would_promote = now
-                .as_ref()
-                .and_then(|m| m.promotion_requested_by.as_ref())
-                .and_then(|a| a.person_name().map(str::to_string))
-                .is_some_and(|p| Some(p.as_str()) != actor.person_name());
+            let would_promote = now.is_some_and(|m| completes_promotion(&m, &actor));
             if would_promote && preloaded.is_none() {
                 return Err(ApiError::conflict(
                     "another admin asked for this promotion meanwhile: send the request again",

@@ -177,10 +177,10 @@ fn fresh(args: &Args, dir: &Path) -> anyhow::Result<(App, Tokens)> {
     Ok((app, tokens))
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 /// One request; returns the status and the body.
-async fn call(
+pub(crate) async fn call(
     client: &HttpClient,
     req: hyper::Request<Full<Bytes>>,
 ) -> anyhow::Result<(u16, Bytes)> {
@@ -233,7 +233,7 @@ async fn decide(
     Ok(call(client, req).await?.0)
 }
 
-fn ms_since(t0: Instant) -> f64 {
+pub(crate) fn ms_since(t0: Instant) -> f64 {
     t0.elapsed().as_secs_f64() * 1000.0
 }
 

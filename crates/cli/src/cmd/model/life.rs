@@ -59,7 +59,7 @@ pub fn actor(l: &Ledger, token: Option<&str>) -> anyhow::Result<Actor> {
     let Some(secret) = token else {
         return Ok(Actor::system("cli/model"));
     };
-    let hash = arbiter_triage::sha256_hex(secret.trim().as_bytes());
+    let hash = arbiter_server::token_hash(secret.trim());
     let t = l
         .store()
         .token_by_hash(&hash)?
